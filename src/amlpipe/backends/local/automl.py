@@ -1,0 +1,507 @@
+"""The local AutoML engine: FLAML's search, then Azure-style voting and stack ensembles.
+
+Every `AutoMLSettings` field has a meaning here (see DESIGN.md):
+
+- ``experiment_timeout_minutes``: the whole budget; FLAML searches in most of it and the
+  ensembles are built in the rest;
+- ``max_concurrent_iterations``: worker processes for each trial, bounded by the compute's
+  ``max_nodes`` and the CPUs (FLAML runs concurrent trials only on Ray or Spark, which a
+  one-machine backend does not bring in);
+- ``enable_early_stopping``: FLAML's ``early_stop``, which ends the search once it converges;
+- ``n_cross_validations`` / ``validation_size`` / validation data / neither: K-fold CV,
+  a holdout share, a given holdout, or Azure's rule by row count;
+- ``iterations``: the maximum number of trials;
+- ``allowed_models`` / ``blocked_models``: Azure model names, mapped to FLAML learners;
+- ``enable_voting_ensemble`` / ``enable_stack_ensemble``: greedy (Caruana) soft voting over
+  the best model of each algorithm, and a logistic/linear stacker over them, both scored
+  on out-of-fold predictions like the single models;
+- ``weight_column_name``: sample weights for training and for every metric.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+
+from ... import metrics
+from ...data import feature_schema
+from ...errors import ConfigError, DataError
+from ...settings import AutoMLSettings
+from .featurize import build_featurizer
+
+logger = logging.getLogger(__name__)
+
+# Azure model names -> FLAML learners.
+AZURE_MODELS: Dict[str, Dict[str, Tuple[str, ...]]] = {
+    "classification": {
+        "LogisticRegression": ("lrl1", "lrl2"),
+        "SGD": ("sgd",),
+        "KNN": ("kneighbor",),
+        "RandomForest": ("rf",),
+        "ExtremeRandomTrees": ("extra_tree",),
+        "LightGBM": ("lgbm",),
+        "XGBoostClassifier": ("xgboost", "xgb_limitdepth"),
+        "GradientBoosting": ("histgb",),
+        "LinearSVM": ("svc",),
+    },
+    "regression": {
+        "ElasticNet": ("enet",),
+        "LassoLars": ("lassolars",),
+        "SGD": ("sgd",),
+        "KNN": ("kneighbor",),
+        "RandomForest": ("rf",),
+        "ExtremeRandomTrees": ("extra_tree",),
+        "LightGBM": ("lgbm",),
+        "XGBoostRegressor": ("xgboost", "xgb_limitdepth"),
+        "GradientBoosting": ("histgb",),
+    },
+}
+# Azure models with no local learner: allowing one alone is an error, blocking one is a no-op.
+AZURE_ONLY_MODELS = (
+    "DecisionTree",
+    "MultinomialNaiveBayes",
+    "BernoulliNaiveBayes",
+    "SVM",
+    "AveragedPerceptronClassifier",
+    "TensorFlowDNN",
+    "TensorFlowLinearClassifier",
+    "TensorFlowLinearRegressor",
+    "FastLinearRegressor",
+    "OnlineGradientDescentRegressor",
+    "TCNForecaster",
+)
+# Searched when allowed_models is not set: the learners that do well on small tabular data.
+DEFAULT_LEARNERS = {
+    "classification": ("lgbm", "rf", "extra_tree", "xgb_limitdepth", "lrl1", "kneighbor"),
+    "regression": ("lgbm", "rf", "extra_tree", "xgb_limitdepth", "enet", "kneighbor"),
+}
+# Algorithm names for the leaderboard and the registered model, unique per learner.
+ALGORITHM_NAMES = {
+    "lrl1": "LogisticRegression",
+    "lrl2": "LogisticRegressionL2",
+    "sgd": "SGD",
+    "kneighbor": "KNN",
+    "rf": "RandomForest",
+    "extra_tree": "ExtremeRandomTrees",
+    "lgbm": "LightGBM",
+    "xgboost": "XGBoost",
+    "xgb_limitdepth": "XGBoostLimitDepth",
+    "histgb": "GradientBoosting",
+    "svc": "LinearSVM",
+    "enet": "ElasticNet",
+    "lassolars": "LassoLars",
+}
+ENSEMBLE_ROUNDS = 15  # Azure's default ensemble_iterations
+SEARCH_SHARE = 0.75  # of the budget, when ensembles are built afterwards
+
+
+@dataclass
+class Trial:
+    """One evaluated configuration."""
+
+    number: int
+    learner: str
+    config: dict
+    score: float
+    duration_seconds: float
+    wall_clock_seconds: float
+
+    @property
+    def algorithm(self) -> str:
+        return ALGORITHM_NAMES.get(self.learner, self.learner)
+
+
+@dataclass
+class Candidate:
+    """A model (without featurizer) scored on out-of-fold predictions, ready to refit on all the data."""
+
+    name: str
+    estimator: object
+    score: float
+    oof: np.ndarray
+    members: Dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class AutoMLResult:
+    """What a finished search hands back."""
+
+    model: Pipeline
+    algorithm: str
+    score: float
+    metrics: Dict[str, float]
+    trials: List[Trial]
+    candidates: List[Candidate]
+    schema: Dict[str, str]
+    classes: Optional[list]
+    validation: str
+    workers: int
+    oof: pd.DataFrame
+    ensemble_weights: Dict[str, float]
+    threshold: Optional[float] = None
+
+
+def learners_for(settings: AutoMLSettings) -> List[str]:
+    """FLAML learners from ``allowed_models``/``blocked_models``.
+
+    Raises:
+        ConfigError: an unknown model name, or no local learner left; the message names the setting.
+    """
+    table = AZURE_MODELS[settings.task]
+    for setting in ("allowed_models", "blocked_models"):
+        for name in getattr(settings, setting) or ():
+            if name not in table and name not in AZURE_ONLY_MODELS:
+                raise ConfigError(
+                    f"setting 'automl.{setting}': unknown model {name!r} for {settings.task}; "
+                    f"known: {', '.join(table)}"
+                )
+    if settings.allowed_models:
+        local_only = [n for n in settings.allowed_models if n in AZURE_ONLY_MODELS]
+        learners = [lrn for n in settings.allowed_models if n in table for lrn in table[n]]
+        if local_only:
+            logger.warning("allowed_models: %s not available on the local backend", ", ".join(local_only))
+    else:
+        learners = list(DEFAULT_LEARNERS[settings.task])
+    blocked = {lrn for n in settings.blocked_models or () if n in table for lrn in table[n]}
+    learners = [lrn for lrn in dict.fromkeys(learners) if lrn not in blocked]
+    if not learners:
+        raise ConfigError(
+            "settings 'automl.allowed_models'/'automl.blocked_models' leave no model the local backend can train"
+        )
+    return learners
+
+
+def choose_validation(settings: AutoMLSettings, n_rows: int, has_validation_data: bool) -> Tuple[str, int, float]:
+    """Azure's rule: (method, folds, holdout share)."""
+    if has_validation_data:
+        if settings.n_cross_validations or settings.validation_size:
+            raise ConfigError("validation data cannot be combined with 'automl.n_cross_validations' or 'automl.validation_size'")
+        return "holdout", 0, 0.0
+    if settings.n_cross_validations:
+        return "cv", settings.n_cross_validations, 0.0
+    if settings.validation_size:
+        return "holdout", 0, settings.validation_size
+    if n_rows < 1000:
+        return "cv", 10, 0.0
+    if n_rows <= 20000:
+        return "cv", 3, 0.0
+    return "holdout", 0, 0.1
+
+
+def worker_count(settings: AutoMLSettings, max_nodes: int) -> int:
+    """Processes per trial: max_concurrent_iterations bounded by the compute and the CPUs."""
+    return max(1, min(settings.max_concurrent_iterations, max_nodes, os.cpu_count() or 1))
+
+
+def _flaml_metric(primary: str, task: str, classes):
+    """A FLAML custom metric returning the loss and the Azure metric for the trial log."""
+
+    def metric(X_val, y_val, estimator, labels, X_train, y_train, weight_val=None, weight_train=None, *args, **kwargs):
+        if task == "classification":
+            prediction = estimator.predict_proba(X_val)
+        else:
+            prediction = estimator.predict(X_val)
+        value = metrics.score(primary, np.asarray(y_val), prediction, classes, weight_val)
+        return metrics.to_loss(primary, value), {primary: value}
+
+    return metric
+
+
+def read_trial_log(path: Path, primary: str) -> List[Trial]:
+    """Parse FLAML's JSON-lines trial log (records only, not checkpoints)."""
+    trials: List[Trial] = []
+    if not path.exists():
+        return trials
+    for line in path.read_text().splitlines():
+        trial = parse_trial(line, primary)
+        if trial is not None:
+            trials.append(trial)
+    return trials
+
+
+def parse_trial(line: str, primary: str) -> Optional[Trial]:
+    """One FLAML log line as a Trial, or None for a checkpoint or a partial line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    if "learner" not in record:
+        return None
+    logged = record.get("logged_metric") or {}
+    score = logged.get(primary) if isinstance(logged, dict) else None
+    if score is None:  # FLAML logs the loss; undo to_loss
+        loss = record["validation_loss"]
+        score = 1.0 - loss if metrics.GREATER_IS_BETTER[primary] else loss
+    config = {k: v for k, v in record["config"].items() if k != "FLAML_sample_size"}
+    return Trial(
+        number=record["record_id"],
+        learner=record["learner"],
+        config=config,
+        score=float(score),
+        duration_seconds=float(record["trial_time"]),
+        wall_clock_seconds=float(record["wall_clock_time"]),
+    )
+
+
+def _native_estimator(automl, learner: str, workers: int):
+    """The best configuration of ``learner`` as a plain scikit-learn-style estimator.
+
+    The saved pipeline holds only scikit-learn, LightGBM or XGBoost objects, so serving
+    needs no FLAML.
+    """
+    wrapper = automl.best_model_for_estimator(learner)
+    params = dict(wrapper.params)
+    for key in ("n_jobs", "nthread"):
+        if key in params:
+            params[key] = workers
+    return wrapper.estimator_class(**params)
+
+
+def _out_of_fold(estimator, X, y, splitter, task, weight) -> np.ndarray:
+    method = "predict_proba" if task == "classification" else "predict"
+    params = {"model__sample_weight": weight} if weight is not None else None
+    return cross_val_predict(estimator, X, y, cv=splitter, method=method, params=params)
+
+
+def _score(primary, task, y, prediction, classes, weight) -> float:
+    return metrics.score(primary, y, prediction, classes if task == "classification" else None, weight)
+
+
+def caruana_selection(
+    candidates: Sequence[Candidate], y, primary: str, task: str, classes, weight, rounds: int = ENSEMBLE_ROUNDS
+) -> Tuple[Dict[str, float], np.ndarray, float]:
+    """Greedy ensemble selection with replacement (Caruana et al. 2004), as Azure's VotingEnsemble.
+
+    Returns:
+        The weight of each member, the blended out-of-fold prediction and its score.
+    """
+    sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
+    counts = {c.name: 0 for c in candidates}
+    blend_sum = np.zeros_like(candidates[0].oof, dtype=float)
+    best_score = -np.inf
+    for step in range(1, rounds + 1):
+        scored = []
+        for c in candidates:
+            trial_blend = (blend_sum + c.oof) / step
+            scored.append((sign * _score(primary, task, y, trial_blend, classes, weight), c))
+        value, chosen = max(scored, key=lambda pair: pair[0])
+        counts[chosen.name] += 1
+        blend_sum += chosen.oof
+        best_score = value
+    total = sum(counts.values())
+    weights = {name: n / total for name, n in counts.items() if n}
+    return weights, blend_sum / total, sign * best_score
+
+
+def run_search(
+    features: pd.DataFrame,
+    label: pd.Series,
+    settings: AutoMLSettings,
+    workers: int,
+    log_file: Path,
+    weight: Optional[pd.Series] = None,
+    validation: Optional[Tuple[pd.DataFrame, pd.Series]] = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
+) -> AutoMLResult:
+    """Search, ensemble, refit: the whole local AutoML run without tracking.
+
+    Args:
+        features: Raw feature columns (featurization happens inside the returned pipeline).
+        label: The label column.
+        settings: The AutoMLConfig settings.
+        workers: Processes per trial (see `worker_count`).
+        log_file: Where FLAML writes one JSON line per trial; read live for progress.
+        weight: Sample weights, or None.
+        validation: A holdout (features, label) given by the user, or None.
+        on_stage: Called with a short description as each stage starts.
+
+    Raises:
+        DataError: the data cannot be featurized or trained on.
+    """
+    from flaml import AutoML
+
+    started = time.monotonic()
+    budget = settings.experiment_timeout_minutes * 60
+    schema = feature_schema(features)
+    featurizer = build_featurizer(schema, settings.featurization)
+    task = settings.task
+    learners = learners_for(settings)
+    method, folds, holdout = choose_validation(settings, len(features), validation is not None)
+    y = label.to_numpy()
+    w = None if weight is None else weight.to_numpy(dtype=float)
+    classes = sorted(pd.unique(y).tolist()) if task == "classification" else None
+
+    try:
+        Xf = featurizer.fit_transform(features)
+    except ValueError as exc:
+        raise DataError(f"featurization failed: {exc}") from None
+    if settings.featurization == "off" and not np.isfinite(np.asarray(Xf, dtype=float)).all():
+        raise DataError("featurization='off' needs complete numeric data; some values are missing or not numbers")
+
+    if method == "cv":
+        splitter_cls = StratifiedKFold if task == "classification" else KFold
+        splitter = splitter_cls(n_splits=folds, shuffle=True, random_state=settings.seed)
+    fit_args = dict(
+        task=task,
+        metric=_flaml_metric(settings.primary_metric, task, classes),
+        estimator_list=learners,
+        time_budget=budget * (SEARCH_SHARE if _ensembles_on(settings) else 1.0),
+        max_iter=settings.iterations,
+        early_stop=settings.enable_early_stopping,
+        n_jobs=workers,
+        log_file_name=str(log_file),
+        log_type="all",
+        seed=settings.seed,
+        verbose=0,
+        mlflow_logging=False,
+        retrain_full=False,
+    )
+    if method == "cv":
+        fit_args.update(eval_method="cv", split_type=splitter)
+    elif validation is not None:
+        fit_args.update(
+            eval_method="holdout",
+            X_val=featurizer.transform(validation[0]),
+            y_val=validation[1].to_numpy(),
+        )
+    else:
+        fit_args.update(eval_method="holdout", split_ratio=holdout)
+    if w is not None:
+        fit_args["sample_weight"] = w
+
+    on_stage(f"searching {', '.join(learners)} ({method}{f', {folds} folds' if folds else ''}, {workers} workers)")
+    automl = AutoML()
+    automl.fit(Xf, y, **fit_args)
+    trials = read_trial_log(log_file, settings.primary_metric)
+    if not trials:
+        raise DataError("AutoML finished no trial within the budget; raise experiment_timeout_minutes")
+
+    tried = [lrn for lrn, cfg in automl.best_config_per_estimator.items() if cfg is not None]
+    if method == "cv":
+        on_stage(f"scoring the best model of {len(tried)} algorithms out of fold")
+        candidates = []
+        for learner in tried:
+            native = _native_estimator(automl, learner, workers)
+            pipeline = Pipeline([("featurize", clone(featurizer)), ("model", clone(native))])
+            oof = _out_of_fold(pipeline, features, y, splitter, task, w)
+            score = _score(settings.primary_metric, task, y, oof, classes, w)
+            candidates.append(Candidate(ALGORITHM_NAMES.get(learner, learner), native, score, oof))
+        best, weights, candidates = _pick_final(candidates, y, settings, classes, w, splitter, on_stage)
+    else:
+        # A holdout gives no out-of-fold predictions to blend: take FLAML's best model.
+        learner = automl.best_estimator
+        sign = 1 if metrics.GREATER_IS_BETTER[settings.primary_metric] else -1
+        best_trial = max(trials, key=lambda t: sign * t.score)
+        native = _native_estimator(automl, learner, workers)
+        best = Candidate(ALGORITHM_NAMES.get(learner, learner), native, best_trial.score, np.empty(0))
+        candidates, weights = [best], {}
+
+    on_stage(f"refitting {best.name} on all {len(features)} rows")
+    fit_params = {"model__sample_weight": w} if w is not None else {}
+    model = Pipeline([("featurize", featurizer), ("model", best.estimator)])
+    threshold = None
+    if classes is not None and len(classes) == 2 and best.oof.size:
+        # Ranking metrics such as AUC ignore where probabilities sit; an ensemble of
+        # shrunken members can rank well yet never reach 0.5. Predict the positive
+        # class from the out-of-fold threshold that maximises accuracy instead.
+        from sklearn.model_selection import FixedThresholdClassifier
+
+        threshold = choose_threshold(y, best.oof[:, 1], classes, w)
+        model = FixedThresholdClassifier(model, threshold=threshold, response_method="predict_proba")
+    model.fit(features, y, **fit_params)
+    oof_frame = _oof_frame(best.oof, y, classes, threshold) if best.oof.size else pd.DataFrame()
+    scores = (
+        metrics.all_scores(task, y, best.oof, classes, w, threshold)
+        if best.oof.size
+        else {settings.primary_metric: best.score}
+    )
+    logger.info("AutoML done in %.1f s: %s %s=%.4f", time.monotonic() - started, best.name, settings.primary_metric, best.score)
+    return AutoMLResult(
+        model=model,
+        algorithm=best.name,
+        score=best.score,
+        metrics=scores,
+        trials=trials,
+        candidates=candidates,
+        schema=schema,
+        classes=classes,
+        validation=f"{folds}-fold CV" if method == "cv" else "holdout",
+        workers=workers,
+        oof=oof_frame,
+        ensemble_weights=weights,
+        threshold=threshold,
+    )
+
+
+def _ensembles_on(settings: AutoMLSettings) -> bool:
+    return settings.enable_voting_ensemble or settings.enable_stack_ensemble
+
+
+def _pick_final(candidates, y, settings, classes, w, splitter, on_stage) -> Tuple[Candidate, Dict[str, float], List[Candidate]]:
+    """The best of: each single model, the voting ensemble, the stack ensemble (all of them returned too)."""
+    from sklearn.ensemble import StackingClassifier, StackingRegressor, VotingClassifier, VotingRegressor
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    task, primary = settings.task, settings.primary_metric
+    sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
+    options = list(candidates)
+    weights: Dict[str, float] = {}
+    members = [(c.name, c.estimator) for c in candidates]
+    if settings.enable_voting_ensemble and len(candidates) > 1:
+        on_stage("building the voting ensemble")
+        weights, blend, value = caruana_selection(candidates, y, primary, task, classes, w)
+        chosen = [(name, est) for name, est in members if name in weights]
+        if task == "classification":
+            voter = VotingClassifier(chosen, voting="soft", weights=[weights[n] for n, _ in chosen])
+        else:
+            voter = VotingRegressor(chosen, weights=[weights[n] for n, _ in chosen])
+        options.append(Candidate("VotingEnsemble", voter, value, blend, dict(weights)))
+    if settings.enable_stack_ensemble and len(candidates) > 1:
+        on_stage("building the stack ensemble")
+        # The stacker is scored by cross-validating it on the members' out-of-fold predictions.
+        if task == "classification":
+            level1 = np.column_stack([c.oof[:, 1:] for c in candidates])
+            meta = LogisticRegression(max_iter=1000)
+            stack_oof = cross_val_predict(meta, level1, y, cv=splitter, method="predict_proba")
+            stacker = StackingClassifier(members, final_estimator=meta, cv=splitter, stack_method="predict_proba")
+        else:
+            level1 = np.column_stack([c.oof for c in candidates])
+            meta = LinearRegression(positive=True)
+            stack_oof = cross_val_predict(meta, level1, y, cv=splitter)
+            stacker = StackingRegressor(members, final_estimator=meta, cv=splitter)
+        options.append(Candidate("StackEnsemble", stacker, _score(primary, task, y, stack_oof, classes, w), stack_oof))
+    # Ties go to the earlier, simpler option.
+    best = max(options, key=lambda c: sign * c.score)
+    return best, (weights if best.name == "VotingEnsemble" else {}), options
+
+
+def choose_threshold(y, positive_proba: np.ndarray, classes, weight=None) -> float:
+    """The probability cut-off for the second class that maximises out-of-fold accuracy
+    (ties: the one nearest 0.5)."""
+    cuts = np.unique(np.concatenate([positive_proba, [0.5]]))
+    truth = np.asarray(y) == classes[1]
+    w = np.ones(len(truth)) if weight is None else np.asarray(weight, dtype=float)
+    accuracy = np.array([np.average((positive_proba >= c) == truth, weights=w) for c in cuts])
+    best = np.flatnonzero(np.isclose(accuracy, accuracy.max()))
+    return float(cuts[best[np.argmin(np.abs(cuts[best] - 0.5))]])
+
+
+def _oof_frame(oof: np.ndarray, y, classes, threshold=None) -> pd.DataFrame:
+    """Out-of-fold predictions with the truth, for ROC curves and confusion matrices."""
+    if classes is None:
+        return pd.DataFrame({"y_true": y, "y_pred": oof})
+    frame = pd.DataFrame(oof, columns=[f"proba_{c}" for c in classes])
+    frame.insert(0, "y_pred", metrics.predicted_labels(oof, classes, threshold))
+    frame.insert(0, "y_true", y)
+    return frame

@@ -1,0 +1,132 @@
+"""Registered datasets: versioned snapshots in the workspace, like `Dataset.register(create_new_version=True)`.
+
+Each version is a folder `datasets/<name>/<version>/` with the data as CSV and a record of
+its sha256, source and row count. Registering content identical to an existing version
+returns that version instead of adding one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import List, Optional, Union
+
+import pandas as pd
+
+from ... import data
+from ...errors import ResourceError
+from ...settings import DatasetSettings
+from .workspace import LocalWorkspace, read_record, write_record
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LocalDataset:
+    """One version of a registered tabular dataset."""
+
+    name: str
+    version: int
+    sha256: str
+    source: str
+    row_count: int
+    columns: tuple
+    description: str
+    registered_at: str
+    path: Path
+
+    def to_pandas_dataframe(self) -> pd.DataFrame:
+        """The data, as `TabularDataset.to_pandas_dataframe()` returns it."""
+        return pd.read_csv(self.path / "data.csv")
+
+
+def _versions_dir(ws: LocalWorkspace, name: str) -> Path:
+    return ws.root / "datasets" / name
+
+
+def _load(folder: Path) -> LocalDataset:
+    record = read_record(folder / "dataset.json", "dataset")
+    return LocalDataset(**{**record, "columns": tuple(record["columns"]), "path": folder})
+
+
+def list_versions(ws: LocalWorkspace, name: str) -> List[LocalDataset]:
+    folder = _versions_dir(ws, name)
+    if not folder.is_dir():
+        return []
+    versions = [_load(p) for p in folder.iterdir() if p.is_dir() and (p / "dataset.json").exists()]
+    return sorted(versions, key=lambda d: d.version)
+
+
+def list_datasets(ws: LocalWorkspace) -> List[LocalDataset]:
+    """The latest version of every registered dataset."""
+    root = ws.root / "datasets"
+    names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    return [list_versions(ws, n)[-1] for n in names if list_versions(ws, n)]
+
+
+def get(ws: LocalWorkspace, name: str, version: Union[int, str] = "latest") -> LocalDataset:
+    """A registered dataset by name and version (``"latest"`` by default).
+
+    Raises:
+        ResourceError: no such dataset or version; the message lists what exists.
+    """
+    versions = list_versions(ws, name)
+    if not versions:
+        known = ", ".join(d.name for d in list_datasets(ws)) or "none"
+        raise ResourceError(f"dataset '{name}' is not registered in workspace {ws.root} (registered: {known})")
+    if version in (None, "latest"):
+        return versions[-1]
+    for found in versions:
+        if found.version == int(version):
+            return found
+    raise ResourceError(
+        f"dataset '{name}' has no version {version} (versions: {', '.join(str(d.version) for d in versions)})"
+    )
+
+
+def register(
+    ws: LocalWorkspace,
+    source: Optional[Union[str, os.PathLike]] = None,
+    settings: Optional[DatasetSettings] = None,
+    dataframe: Optional[pd.DataFrame] = None,
+) -> LocalDataset:
+    """Register a CSV (path or URL; default: the heart-failure records) or a DataFrame.
+
+    Raises:
+        DataError: the data cannot be read, or does not match the lesson's schema when
+            ``settings.schema`` is ``"heart-failure"``.
+    """
+    settings = settings or DatasetSettings()
+    if dataframe is None:
+        origin = data.resolve_source(source)
+        dataframe = data.read_csv(origin)
+    else:
+        origin = "dataframe"
+    if settings.schema == "heart-failure":
+        data.check_heart_failure(dataframe, origin)
+    digest = data.sha256_of_frame(dataframe)
+    versions = list_versions(ws, settings.name)
+    for existing in versions:
+        if existing.sha256 == digest:
+            logger.info("dataset %s version %d already holds this content", settings.name, existing.version)
+            return existing
+    version = versions[-1].version + 1 if versions else 1
+    folder = _versions_dir(ws, settings.name) / str(version)
+    folder.mkdir(parents=True, exist_ok=False)
+    dataframe.to_csv(folder / "data.csv", index=False)
+    record = {
+        "name": settings.name,
+        "version": version,
+        "sha256": digest,
+        "source": origin,
+        "row_count": len(dataframe),
+        "columns": [str(c) for c in dataframe.columns],
+        "description": settings.description,
+        "registered_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    write_record(folder / "dataset.json", record)
+    logger.info("registered dataset %s version %d (%d rows)", settings.name, version, len(dataframe))
+    return _load(folder)

@@ -1,0 +1,122 @@
+"""Finding and reading `config.json`, and choosing the backend.
+
+The file is looked for where `Workspace.from_config` looks: an explicit path (a file
+or a folder), else `config.json`, `.azureml/config.json` or `aml_config/config.json`
+in the working folder and then in each parent folder.
+
+The backend comes from, in order: the caller, `AMLPIPE_BACKEND`, the file's
+`"backend"` key, `azureml` for a file without that key, `local` with no file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+from .errors import ConfigError
+
+BACKENDS = ("local", "azureml")
+AZURE_KEYS = ("subscription_id", "resource_group", "workspace_name")
+_CANDIDATES = ("config.json", os.path.join(".azureml", "config.json"), os.path.join("aml_config", "config.json"))
+
+
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    """What `config.json` (or its absence) says about the workspace.
+
+    Attributes:
+        backend: ``"local"`` or ``"azureml"``.
+        path: The file it came from, or None when there was none.
+        subscription_id, resource_group, workspace_name: The Azure workspace, when given.
+    """
+
+    backend: str = "local"
+    path: Optional[Path] = None
+    subscription_id: Optional[str] = None
+    resource_group: Optional[str] = None
+    workspace_name: Optional[str] = None
+
+
+def find_config_file(path: Union[str, os.PathLike, None] = None, start: Union[str, os.PathLike, None] = None) -> Optional[Path]:
+    """Return the config file to use, or None.
+
+    Args:
+        path: An explicit file, or a folder to search like the working folder. An explicit
+            path that does not exist is an error rather than a silent fall-back.
+        start: Where the upward search begins (default: the working folder).
+
+    Raises:
+        ConfigError: ``path`` was given and holds no config file.
+    """
+    if path is not None:
+        given = Path(path)
+        if given.is_file():
+            return given
+        if given.is_dir():
+            for name in _CANDIDATES:
+                if (given / name).is_file():
+                    return given / name
+        raise ConfigError(f"no config file at {given} (looked for {', '.join(_CANDIDATES)})")
+    folder = Path(start or os.getcwd()).resolve()
+    for candidate_dir in (folder, *folder.parents):
+        for name in _CANDIDATES:
+            candidate = candidate_dir / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_config(
+    path: Union[str, os.PathLike, None] = None,
+    backend: Optional[str] = None,
+    start: Union[str, os.PathLike, None] = None,
+) -> WorkspaceConfig:
+    """Read the config file (if any) and settle the backend.
+
+    Raises:
+        ConfigError: malformed JSON, an unknown backend, or an Azure key missing for
+            the azureml backend; the message names the file and the key.
+    """
+    file = find_config_file(path, start)
+    data: dict = {}
+    if file is not None:
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        except OSError as exc:
+            raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{file}: expected a JSON object with {', '.join(AZURE_KEYS)}")
+
+    source = "the caller"
+    chosen = backend
+    if chosen is None and os.environ.get("AMLPIPE_BACKEND"):
+        chosen, source = os.environ["AMLPIPE_BACKEND"], "AMLPIPE_BACKEND"
+    if chosen is None and "backend" in data:
+        chosen, source = data["backend"], f"{file}: key 'backend'"
+    if chosen is None:
+        chosen = "azureml" if file is not None else "local"
+    if chosen not in BACKENDS:
+        raise ConfigError(f"unknown backend {chosen!r} from {source}; expected one of {', '.join(BACKENDS)}")
+
+    if chosen == "azureml":
+        if file is None:
+            raise ConfigError(
+                "the azureml backend needs a config.json with "
+                f"{', '.join(AZURE_KEYS)} (download it from the Azure ML studio); none found"
+            )
+        for key in AZURE_KEYS:
+            value = data.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{file}: key '{key}' is missing or empty (needed by the azureml backend)")
+    return WorkspaceConfig(
+        backend=chosen,
+        path=file,
+        subscription_id=data.get("subscription_id"),
+        resource_group=data.get("resource_group"),
+        workspace_name=data.get("workspace_name"),
+    )

@@ -1,0 +1,226 @@
+"""Typed, frozen settings that mirror the Azure ML SDK v1 names.
+
+Defaults are the lesson's values (heart-failure survival, AutoML on an AmlCompute
+cluster, ACI deployment). Every value can be overridden by the caller, either by
+constructing a dataclass with keywords or with `Settings.override` and dotted keys
+(``"automl.experiment_timeout_minutes"``), which is what notebooks and the CLI use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Tuple
+
+from .errors import ConfigError
+
+CLASSIFICATION_METRICS = (
+    "AUC_weighted",
+    "accuracy",
+    "norm_macro_recall",
+    "average_precision_score_weighted",
+    "precision_score_weighted",
+)
+REGRESSION_METRICS = (
+    "spearman_correlation",
+    "normalized_root_mean_squared_error",
+    "r2_score",
+    "normalized_mean_absolute_error",
+)
+TASKS = ("classification", "regression")
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """An AmlCompute cluster (`AmlCompute.provisioning_configuration`)."""
+
+    name: str = "heart-f-cluster"
+    vm_size: str = "Standard_D2_v2"
+    min_nodes: int = 1
+    max_nodes: int = 3
+
+    def __post_init__(self) -> None:
+        _require(self.min_nodes >= 0, "compute.min_nodes", self.min_nodes, "must be 0 or more")
+        _require(self.max_nodes >= 1, "compute.max_nodes", self.max_nodes, "must be 1 or more")
+        _require(
+            self.min_nodes <= self.max_nodes,
+            "compute.min_nodes",
+            self.min_nodes,
+            f"must not exceed max_nodes ({self.max_nodes})",
+        )
+
+
+@dataclass(frozen=True)
+class DatasetSettings:
+    """A registered tabular dataset."""
+
+    name: str = "heart-failure-records"
+    description: str = "Heart failure clinical records (UCI id 519)"
+    # "heart-failure" checks the lesson's 13 columns on registration; "any" takes any CSV.
+    schema: str = "heart-failure"
+
+    def __post_init__(self) -> None:
+        _require(self.schema in ("heart-failure", "any"), "dataset.schema", self.schema, "must be 'heart-failure' or 'any'")
+
+
+@dataclass(frozen=True)
+class AutoMLSettings:
+    """`AutoMLConfig` arguments, with the SDK's names.
+
+    ``n_cross_validations=None`` and no validation data pick validation as Azure does:
+    10-fold CV under 1,000 rows, 3-fold CV up to 20,000 rows, a 10% holdout beyond.
+    """
+
+    task: str = "classification"
+    primary_metric: str = "AUC_weighted"
+    label_column_name: str = "DEATH_EVENT"
+    experiment_timeout_minutes: float = 20
+    max_concurrent_iterations: int = 3
+    enable_early_stopping: bool = True
+    featurization: str = "auto"
+    debug_log: str = "automl_errors.log"
+    n_cross_validations: Optional[int] = None
+    validation_size: Optional[float] = None
+    iterations: Optional[int] = None
+    allowed_models: Optional[Tuple[str, ...]] = None
+    blocked_models: Optional[Tuple[str, ...]] = None
+    enable_voting_ensemble: bool = True
+    enable_stack_ensemble: bool = True
+    weight_column_name: Optional[str] = None
+    path: str = "."
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        _require(self.task in TASKS, "automl.task", self.task, f"must be one of {', '.join(TASKS)}")
+        metrics = CLASSIFICATION_METRICS if self.task == "classification" else REGRESSION_METRICS
+        _require(
+            self.primary_metric in metrics,
+            "automl.primary_metric",
+            self.primary_metric,
+            f"must be one of {', '.join(metrics)} for {self.task}",
+        )
+        _require(
+            self.experiment_timeout_minutes > 0,
+            "automl.experiment_timeout_minutes",
+            self.experiment_timeout_minutes,
+            "must be positive",
+        )
+        _require(
+            self.max_concurrent_iterations >= 1,
+            "automl.max_concurrent_iterations",
+            self.max_concurrent_iterations,
+            "must be 1 or more",
+        )
+        _require(
+            self.featurization in ("auto", "off"),
+            "automl.featurization",
+            self.featurization,
+            "must be 'auto' or 'off'",
+        )
+        if self.n_cross_validations is not None:
+            _require(
+                self.n_cross_validations >= 2,
+                "automl.n_cross_validations",
+                self.n_cross_validations,
+                "must be 2 or more",
+            )
+        if self.validation_size is not None:
+            _require(
+                0 < self.validation_size < 1,
+                "automl.validation_size",
+                self.validation_size,
+                "must be between 0 and 1",
+            )
+            _require(
+                self.n_cross_validations is None,
+                "automl.validation_size",
+                self.validation_size,
+                "cannot be combined with n_cross_validations",
+            )
+        if self.iterations is not None:
+            _require(self.iterations >= 1, "automl.iterations", self.iterations, "must be 1 or more")
+        # Lists arrive from JSON and papermill as lists; keep the frozen value hashable.
+        for name in ("allowed_models", "blocked_models"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """`run.register_model(model_name, description, tags)`."""
+
+    model_name: str = "heart-failure-automl"
+    description: str = "aml heart failure project sdk"
+    tags: Mapping[str, str] = field(default_factory=lambda: {"task": "heart-failure-prediction"})
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """`AciWebservice.deploy_configuration` plus the service name."""
+
+    name: str = "automl-hf-sdk"
+    cpu_cores: float = 1
+    memory_gb: float = 1
+    tags: Mapping[str, str] = field(default_factory=lambda: {"type": "automl-heart-failure-prediction"})
+    description: str = "Sample service for AutoML Heart Failure Prediction"
+    auth_enabled: bool = False
+
+    def __post_init__(self) -> None:
+        _require(self.cpu_cores > 0, "service.cpu_cores", self.cpu_cores, "must be positive")
+        _require(self.memory_gb > 0, "service.memory_gb", self.memory_gb, "must be positive")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every step's settings together, as the notebooks and the CLI pass them around."""
+
+    experiment_name: str = "aml-experiment"
+    compute: ComputeSettings = field(default_factory=ComputeSettings)
+    dataset: DatasetSettings = field(default_factory=DatasetSettings)
+    automl: AutoMLSettings = field(default_factory=AutoMLSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+
+    def override(self, values: Mapping[str, Any]) -> "Settings":
+        """Return a copy with dotted keys replaced, e.g. ``{"automl.iterations": 5}``.
+
+        Raises:
+            ConfigError: a key names no setting, or a value is invalid.
+        """
+        groups: dict[str, dict[str, Any]] = {}
+        top: dict[str, Any] = {}
+        for key, value in values.items():
+            group, _, name = key.partition(".")
+            if not name:
+                _check_field(type(self), key)
+                top[key] = value
+                continue
+            _check_field(type(self), group)
+            _check_field(type(getattr(self, group)), name, prefix=f"{group}.")
+            groups.setdefault(group, {})[name] = value
+        replaced = {g: dataclasses.replace(getattr(self, g), **v) for g, v in groups.items()}
+        return dataclasses.replace(self, **top, **replaced)
+
+
+def _check_field(cls: type, name: str, prefix: str = "") -> None:
+    names = [f.name for f in dataclasses.fields(cls)]
+    if name not in names:
+        raise ConfigError(f"unknown setting '{prefix}{name}'; known: {', '.join(prefix + n for n in names)}")
+
+
+def _require(ok: bool, key: str, value: Any, rule: str) -> None:
+    if not ok:
+        raise ConfigError(f"setting '{key}' = {value!r} {rule}")
+
+
+__all__ = [
+    "AutoMLSettings",
+    "ComputeSettings",
+    "DatasetSettings",
+    "ModelSettings",
+    "ServiceSettings",
+    "Settings",
+    "CLASSIFICATION_METRICS",
+    "REGRESSION_METRICS",
+]
