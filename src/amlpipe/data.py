@@ -193,8 +193,9 @@ def check_training_data(
     if task == "classification":
         counts = df[label].value_counts()
         if len(counts) < 2:
-            raise DataError(f"{origin}: label column '{label}' has one class only ({counts.index[0]!r})")
+            raise DataError(f"{origin}: label column '{label}' has one class only ({str(counts.index[0])})")
         smallest = counts.idxmin()
+        smallest = smallest.item() if hasattr(smallest, "item") else smallest  # numpy scalar -> plain value
         if n_folds and counts.min() < n_folds:
             raise DataError(
                 f"{origin}: label column '{label}' has {counts.min()} rows of class {smallest!r}, "

@@ -331,6 +331,12 @@ def run_search(
     """
     from flaml import AutoML
 
+    report = on_stage
+
+    def on_stage(text: str) -> None:
+        logger.debug(text)  # into AutoMLConfig's debug_log
+        report(text)
+
     started = time.monotonic()
     budget = settings.experiment_timeout_minutes * 60
     schema = feature_schema(features)

@@ -1,0 +1,7 @@
+"""`python -m amlpipe`: the same as the `amlpipe` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

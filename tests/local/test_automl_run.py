@@ -1,0 +1,117 @@
+"""AutoML on the real data with a budget of seconds, tracked in MLflow, then registered."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import amlpipe
+from amlpipe import ResourceError
+
+from ..conftest import LESSON_RECORD
+
+pytestmark = pytest.mark.slow
+
+
+def test_run_completes_with_a_logged_cv_auc(trained):
+    run = trained["run"]
+    assert run.status == "Completed"
+    auc = run.get_metrics()["AUC_weighted"]
+    assert 0.8 < auc <= 1.0
+    assert run.tags["amlpipe.validation"] == "10-fold CV"
+    assert run.properties["primary_metric"] == "AUC_weighted"
+    assert run.tags["dataset"] == f"heart-failure-records:{trained['dataset'].version}"
+
+
+def test_one_child_run_per_trial_plus_ensembles(trained):
+    run = trained["run"]
+    children = run.get_children()
+    trials = int(run.get_metrics()["trials"])
+    ensembles = [c for c in children if c.tags["amlpipe.algorithm"] in ("VotingEnsemble", "StackEnsemble")]
+    assert trials >= 3
+    assert len(children) == trials + len(ensembles)
+    some_trial = next(c for c in children if c not in ensembles)
+    assert {"AUC_weighted", "duration_seconds"} <= set(some_trial.get_metrics())
+    assert "learner" in some_trial.properties
+
+
+def test_leaderboard_is_sorted_best_first(trained):
+    board = trained["run"].get_leaderboard()
+    assert list(board.columns)[:3] == ["iteration", "algorithm", "AUC_weighted"]
+    assert board["AUC_weighted"].is_monotonic_decreasing
+
+
+def test_get_output_gives_the_best_run_and_a_pipeline_on_raw_records(trained, heart_csv):
+    best_run, model = trained["run"].get_output()
+    assert best_run.tags.get("amlpipe.best") == "true"
+    assert best_run.get_metrics()["AUC_weighted"] == pytest.approx(trained["run"].get_metrics()["AUC_weighted"])
+    df = pd.read_csv(heart_csv)
+    proba = model.predict_proba(df.drop(columns=["DEATH_EVENT"]))
+    assert proba.shape == (299, 2)
+    assert set(model.predict(df.drop(columns=["DEATH_EVENT"]).head(20))) <= {0, 1}
+
+
+def test_out_of_fold_predictions_cover_every_row(trained):
+    oof = trained["run"].get_oof_predictions()
+    assert len(oof) == 299
+    assert list(oof.columns) == ["y_true", "y_pred", "proba_0", "proba_1"]
+    assert oof["y_pred"].nunique() == 2  # the model does not predict one class for everyone
+
+
+def test_registered_model_folder(trained):
+    model = trained["model"]
+    assert model.name == "heart-failure-automl" and model.version >= 1
+    assert model.description == "aml heart failure project sdk"
+    assert {"model.pkl", "requirements.txt", "metadata.json"} <= {p.name for p in model.path.iterdir()}
+    requirements = (model.path / "requirements.txt").read_text()
+    assert "scikit-learn==" in requirements
+    meta = model.properties
+    assert meta["primary_metric"] == "AUC_weighted"
+    assert meta["dataset"].startswith("heart-failure-records:")
+    assert meta["input_schema"]["anaemia"] == "boolean"
+    assert model.tags["algorithm"] == meta["algorithm"]
+
+
+def test_registering_again_adds_a_version_and_latest_follows(trained):
+    ws, run = trained["ws"], trained["run"]
+    again = run.register_model("heart-failure-automl")
+    assert again.version == trained["model"].version + 1
+    assert ws.get_model("heart-failure-automl").version == again.version
+    assert ws.get_model("heart-failure-automl", trained["model"].version).version == trained["model"].version
+    with pytest.raises(ResourceError, match="model 'nope' is not registered"):
+        ws.get_model("nope")
+
+
+def test_reattach_to_the_latest_run_from_a_new_connection(trained):
+    ws = amlpipe.connect(backend="local", workspace_dir=trained["ws"].root)
+    experiment = ws.get_experiment("aml-experiment")
+    assert experiment.get_run().id == trained["run"].id
+    assert experiment.get_run(trained["run"].id).status == "Completed"
+    with pytest.raises(ResourceError, match="run 'abc' not found"):
+        experiment.get_run("abc")
+
+
+def test_debug_log_is_written(trained):
+    log = trained["root"] / "automl_errors.log"
+    assert log.exists() and "searching" in log.read_text()
+
+
+def test_the_registered_model_predicts_the_lesson_record_in_a_fresh_process(trained):
+    script = (
+        "import json, sys, joblib, pandas as pd\n"
+        "model = joblib.load(sys.argv[1])\n"
+        "record = {k: (v == 'true') if v in ('true', 'false') else float(v) for k, v in json.loads(sys.argv[2]).items()}\n"
+        "frame = pd.DataFrame([record]).astype(float)\n"
+        "print(json.dumps({'label': int(model.predict(frame)[0]), 'p': float(model.predict_proba(frame)[0, 1])}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(trained["model"].path / "model.pkl"), json.dumps(LESSON_RECORD)],
+        capture_output=True, text=True, check=True,
+    )
+    answer = json.loads(out.stdout)
+    assert answer["label"] in (0, 1)
+    assert 0.0 <= answer["p"] <= 1.0
+    # The lesson's answer for this average patient with long follow-up is "survives".
+    assert answer["label"] == 0

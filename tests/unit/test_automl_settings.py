@@ -1,0 +1,87 @@
+"""How AutoMLConfig settings map onto the local engine, without running a search."""
+
+import numpy as np
+import pytest
+
+from amlpipe import AutoMLSettings, ConfigError
+from amlpipe.backends.local.automl import (
+    Candidate,
+    caruana_selection,
+    choose_threshold,
+    choose_validation,
+    learners_for,
+    parse_trial,
+    worker_count,
+)
+
+
+def test_default_learners_and_allowed_blocked_models():
+    assert learners_for(AutoMLSettings())[:2] == ["lgbm", "rf"]
+    assert learners_for(AutoMLSettings(allowed_models=["RandomForest", "LightGBM"])) == ["rf", "lgbm"]
+    assert "rf" not in learners_for(AutoMLSettings(blocked_models=["RandomForest"]))
+    assert learners_for(AutoMLSettings(allowed_models=["XGBoostClassifier"])) == ["xgboost", "xgb_limitdepth"]
+    # blocking a model that only Azure has is honoured trivially
+    assert learners_for(AutoMLSettings(blocked_models=["TensorFlowDNN"])) == learners_for(AutoMLSettings())
+
+
+def test_unknown_or_unavailable_models_are_errors_naming_the_setting():
+    with pytest.raises(ConfigError, match="automl.allowed_models.*'RandomForrest'"):
+        learners_for(AutoMLSettings(allowed_models=["RandomForrest"]))
+    with pytest.raises(ConfigError, match="automl.blocked_models.*'ElasticNet' for classification"):
+        learners_for(AutoMLSettings(blocked_models=["ElasticNet"]))
+    with pytest.raises(ConfigError, match="leave no model"):
+        learners_for(AutoMLSettings(allowed_models=["TensorFlowDNN"]))
+    with pytest.raises(ConfigError, match="leave no model"):
+        learners_for(AutoMLSettings(allowed_models=["RandomForest"], blocked_models=["RandomForest"]))
+
+
+def test_validation_follows_azures_rule():
+    s = AutoMLSettings()
+    assert choose_validation(s, 299, False) == ("cv", 10, 0.0)
+    assert choose_validation(s, 5000, False) == ("cv", 3, 0.0)
+    assert choose_validation(s, 50000, False) == ("holdout", 0, 0.1)
+    assert choose_validation(AutoMLSettings(n_cross_validations=5), 299, False) == ("cv", 5, 0.0)
+    assert choose_validation(AutoMLSettings(validation_size=0.2), 299, False) == ("holdout", 0, 0.2)
+    assert choose_validation(s, 299, True) == ("holdout", 0, 0.0)
+    with pytest.raises(ConfigError, match="validation data cannot be combined"):
+        choose_validation(AutoMLSettings(n_cross_validations=5), 299, True)
+
+
+def test_workers_bounded_by_compute_and_cpus(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert worker_count(AutoMLSettings(max_concurrent_iterations=3), 3) == 2
+    assert worker_count(AutoMLSettings(max_concurrent_iterations=3), 1) == 1
+    assert worker_count(AutoMLSettings(max_concurrent_iterations=1), 3) == 1
+
+
+def test_caruana_selection_prefers_the_informative_model():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 400)
+    good = np.clip(y * 0.6 + rng.random(400) * 0.4, 0, 1)
+    noise = rng.random(400)
+    candidates = [
+        Candidate("noise", None, 0.5, np.column_stack([1 - noise, noise])),
+        Candidate("good", None, 0.9, np.column_stack([1 - good, good])),
+    ]
+    weights, blend, score = caruana_selection(candidates, y, "AUC_weighted", "classification", [0, 1], None)
+    assert weights["good"] > weights.get("noise", 0)
+    assert score >= 0.95
+    assert blend.shape == (400, 2)
+
+
+def test_threshold_maximises_out_of_fold_accuracy():
+    y = np.array([0, 0, 0, 1, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.35, 0.4])  # ranks perfectly, never reaches 0.5
+    t = choose_threshold(y, p, [0, 1])
+    assert 0.3 < t <= 0.35
+    assert choose_threshold(np.array([0, 1]), np.array([0.2, 0.9]), [0, 1]) == 0.5
+
+
+def test_parse_trial_reads_flamls_records_and_skips_checkpoints():
+    line = ('{"record_id": 3, "iter_per_learner": 2, "logged_metric": {"AUC_weighted": 0.91}, "trial_time": 0.4, '
+            '"wall_clock_time": 2.5, "validation_loss": 0.09, "config": {"n_estimators": 4, "FLAML_sample_size": 269}, '
+            '"learner": "rf", "sample_size": 269}')
+    trial = parse_trial(line, "AUC_weighted")
+    assert (trial.number, trial.algorithm, trial.score, trial.config) == (3, "RandomForest", 0.91, {"n_estimators": 4})
+    assert parse_trial('{"curr_best_record_id": 3}', "AUC_weighted") is None
+    assert parse_trial('{"record_id": 4, "lear', "AUC_weighted") is None
