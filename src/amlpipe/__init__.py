@@ -14,7 +14,15 @@ from .errors import (
     ResourceError,
     ScoringError,
 )
-from .settings import AutoMLSettings, ComputeSettings, DatasetSettings, ModelSettings, ServiceSettings, Settings
+from .settings import (
+    AutoMLSettings,
+    ComputeSettings,
+    DatasetSettings,
+    InferenceSettings,
+    ModelSettings,
+    ServiceSettings,
+    Settings,
+)
 from .workspace import connect
 
 __version__ = "0.1.0"
@@ -29,6 +37,7 @@ __all__ = [
     "DatasetSettings",
     "ModelSettings",
     "ServiceSettings",
+    "InferenceSettings",
     "AmlpipeError",
     "ConfigError",
     "DataError",

@@ -172,6 +172,23 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True)
+class InferenceSettings:
+    """`InferenceConfig`: which entry script serves the model.
+
+    ``entry_script=None`` is amlpipe's `inference/score.py`; on the azureml backend
+    ``script="automl"`` deploys AutoML's generated scoring script instead.
+    """
+
+    entry_script: Optional[str] = None
+    script: str = "amlpipe"
+    max_rows: int = 10_000
+
+    def __post_init__(self) -> None:
+        _require(self.script in ("amlpipe", "automl"), "inference.script", self.script, "must be 'amlpipe' or 'automl'")
+        _require(self.max_rows >= 1, "inference.max_rows", self.max_rows, "must be 1 or more")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every step's settings together, as the notebooks and the CLI pass them around."""
 
@@ -181,6 +198,7 @@ class Settings:
     automl: AutoMLSettings = field(default_factory=AutoMLSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    inference: InferenceSettings = field(default_factory=InferenceSettings)
 
     def override(self, values: Mapping[str, Any]) -> "Settings":
         """Return a copy with dotted keys replaced, e.g. ``{"automl.iterations": 5}``.
@@ -220,6 +238,7 @@ __all__ = [
     "DatasetSettings",
     "ModelSettings",
     "ServiceSettings",
+    "InferenceSettings",
     "Settings",
     "CLASSIFICATION_METRICS",
     "REGRESSION_METRICS",

@@ -103,6 +103,9 @@ ALGORITHM_NAMES = {
     "lassolars": "LassoLars",
 }
 ENSEMBLE_ROUNDS = 15  # Azure's default ensemble_iterations
+# Bagged forests only lose variance with more trees; the search, short of time on small
+# data, settles on a few dozen. The final models and their out-of-fold scores use at least this many.
+FOREST_TREES = 500
 SEARCH_SHARE = 0.75  # of the budget, when ensembles are built afterwards
 
 
@@ -265,6 +268,8 @@ def _native_estimator(automl, learner: str, workers: int):
     for key in ("n_jobs", "nthread"):
         if key in params:
             params[key] = workers
+    if learner in ("rf", "extra_tree"):
+        params["n_estimators"] = max(params.get("n_estimators", 100), FOREST_TREES)
     return wrapper.estimator_class(**params)
 
 

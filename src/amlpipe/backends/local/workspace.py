@@ -119,6 +119,24 @@ class LocalWorkspace:
 
         return list_models(self)
 
+    # Services
+    def deploy(self, model, service=None, inference_config=None, port: Optional[int] = None):
+        """Serve a registered model, as `Model.deploy(ws, name, [model], inference_config, deployment_config)`."""
+        from ...settings import ServiceSettings
+        from .deployment import deploy
+
+        return deploy(self, model, service or ServiceSettings(), inference_config, port)
+
+    def get_service(self, name: str):
+        from .deployment import get
+
+        return get(self, name)
+
+    def list_services(self):
+        from .deployment import list_services
+
+        return list_services(self)
+
 
 def read_record(path: Path, kind: str) -> Dict[str, Any]:
     """Read one of the workspace's JSON records, naming it on failure."""

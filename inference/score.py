@@ -1,0 +1,109 @@
+"""Entry script for the scoring endpoint: the same file on Azure Container Instances and locally.
+
+`init()` loads the registered model from `AZUREML_MODEL_DIR` (the model folder itself, or
+`<model_name>/<version>/` below it as Azure mounts it). `run()` takes the raw HTTP request
+(``@rawhttp``), checks it with `amlpipe.contract` and answers with the server's own
+response type, so bad input gets a 4xx naming the row and the field, never a 500.
+
+Optional environment:
+    AMLPIPE_MAX_ROWS: the largest batch accepted (default 10,000).
+    AMLPIPE_KEYS_FILE: a JSON file with primary and secondary keys; when set, requests need
+        ``Authorization: Bearer <key>`` (the local stand-in for ACI's ``auth_enabled``).
+"""
+
+import hmac
+import json
+import logging
+import os
+from pathlib import Path
+
+import joblib
+from azureml_inference_server_http.api.aml_request import rawhttp
+from azureml_inference_server_http.api.aml_response import AMLResponse
+
+try:
+    from amlpipe import contract, serving
+except ImportError:  # on ACI, where amlpipe is not installed, both modules are deployed beside this script
+    import contract
+    import serving
+
+logger = logging.getLogger("amlpipe.score")
+MODEL_FILE = "model.pkl"
+
+predictor = None
+schema = None
+keys = ()
+max_rows = contract.DEFAULT_MAX_ROWS
+
+
+def find_model_dir(root):
+    """The folder holding model.pkl: ``root`` itself or the shallowest folder below it."""
+    root = Path(root)
+    if (root / MODEL_FILE).is_file():
+        return root
+    found = sorted(root.rglob(MODEL_FILE), key=lambda p: len(p.parts))
+    if not found:
+        raise FileNotFoundError(f"no {MODEL_FILE} under AZUREML_MODEL_DIR={root}")
+    return found[0].parent
+
+
+def init():
+    """Load the model, its input schema and, when keys are enabled, the keys."""
+    global predictor, schema, keys, max_rows
+    folder = find_model_dir(os.environ["AZUREML_MODEL_DIR"])
+    model = joblib.load(folder / MODEL_FILE)
+    metadata_file = folder / "metadata.json"
+    metadata = json.loads(metadata_file.read_text()) if metadata_file.exists() else {}
+    # Without metadata (a model AutoML registered on Azure) any numeric fields are accepted.
+    schema = metadata.get("input_schema")
+    predictor = serving.Predictor(model, schema)
+    max_rows = int(os.environ.get("AMLPIPE_MAX_ROWS", contract.DEFAULT_MAX_ROWS))
+    keys_file = os.environ.get("AMLPIPE_KEYS_FILE")
+    if keys_file:
+        stored = json.loads(Path(keys_file).read_text())
+        keys = tuple(k.encode() for k in (stored["primary_key"], stored["secondary_key"]))
+    logger.info(
+        "model loaded from %s (%s fields, %s, auth %s)",
+        folder, len(schema or ()), serving.describe(predictor), "on" if keys else "off",
+    )
+
+
+def _error(status, message, row=None, field=None):
+    return AMLResponse(contract.RequestError(message, status, row, field).to_body(), status, json_str=True)
+
+
+def _authorized(header):
+    if not keys:
+        return True
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    return any(hmac.compare_digest(token.strip().encode(), key) for key in keys)
+
+
+def predict(parsed):
+    """Predictions for a checked request, as the JSON answer."""
+    if predictor.classes is None:  # regression
+        return {"result": [float(v) for v in predictor.predict(parsed.columns)]}
+    proba = predictor.predict_proba(parsed.columns)
+    labels = contract.label_values(predictor.classes)
+    answer = {"result": [labels[i] for i in predictor.labels(proba)]}
+    if parsed.method == "predict_proba":
+        answer["classes"] = labels
+        answer["probabilities"] = proba.round(6).tolist()
+    return answer
+
+
+@rawhttp
+def run(request):
+    """Score a request: ``{"data": [record, ...], "method": "predict" | "predict_proba"}``."""
+    if request.method != "POST":
+        return _error(405, "use POST with a JSON body")
+    if not _authorized(request.headers.get("Authorization")):
+        return _error(401, "missing or wrong key: send 'Authorization: Bearer <key>'")
+    try:
+        payload = contract.parse_body(request.get_data(), request.headers.get("Content-Type"))
+        parsed = contract.check_request(payload, schema, max_rows)
+    except contract.RequestError as exc:
+        return AMLResponse(exc.to_body(), exc.status, json_str=True)
+    return AMLResponse(predict(parsed), 200, json_str=True)

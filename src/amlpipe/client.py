@@ -1,0 +1,72 @@
+"""Calling a scoring endpoint: post records, get predictions, or a clear error with the server's message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Iterable, Mapping, Optional, Union
+
+from . import contract
+from .errors import ScoringError
+
+DEFAULT_TIMEOUT = 60
+
+
+def request_body(records: Union[Iterable[Mapping[str, Any]], Mapping[str, Any]], method: str = "predict",
+                 schema: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    """The request for ``records``, checked with the endpoint's own rules before it is sent.
+
+    ``records`` may also be a whole request (``{"data": [...]}``).
+
+    Raises:
+        ScoringError: a record the endpoint would refuse (status 400, naming the row and the field).
+    """
+    payload = dict(records) if isinstance(records, Mapping) else {"data": list(records), "method": method}
+    try:
+        contract.check_request(payload, schema, max_rows=10**9)
+    except contract.RequestError as exc:
+        raise ScoringError(exc.message, exc.status) from None
+    return payload
+
+
+def post(scoring_uri: str, input_data: Union[str, bytes, Mapping[str, Any]], key: Optional[str] = None,
+         timeout: float = DEFAULT_TIMEOUT) -> Dict[str, Any]:
+    """POST a request (a JSON string or a dict) and return the decoded answer.
+
+    Raises:
+        ScoringError: a 4xx/5xx answer (carrying the server's message and status), or no answer.
+    """
+    import requests
+
+    body = input_data if isinstance(input_data, (str, bytes)) else json.dumps(input_data)
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    try:
+        response = requests.post(scoring_uri, data=body, headers=headers, timeout=timeout)
+    except requests.RequestException as exc:
+        raise ScoringError(f"no answer from {scoring_uri} ({type(exc).__name__})") from None
+    if response.status_code >= 400:
+        raise ScoringError(f"{scoring_uri} answered {response.status_code}: {_message(response)}", response.status_code)
+    try:
+        return response.json()
+    except ValueError:
+        raise ScoringError(f"{scoring_uri} answered {response.status_code} with a body that is not JSON") from None
+
+
+def score(scoring_uri: str, records, key: Optional[str] = None, method: str = "predict",
+          schema: Optional[Mapping[str, str]] = None, timeout: float = DEFAULT_TIMEOUT) -> Dict[str, Any]:
+    """Check ``records`` like the endpoint does, post them, and return the answer."""
+    return post(scoring_uri, request_body(records, method, schema), key=key, timeout=timeout)
+
+
+def _message(response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and "message" in error:
+        return error["message"]
+    if isinstance(body, dict) and "message" in body:
+        return body["message"]
+    return json.dumps(body)[:500]

@@ -1,0 +1,236 @@
+"""The endpoint's fast path: a fitted AutoML pipeline prepared for low-latency scoring.
+
+A scikit-learn pipeline pays a fixed price per call (DataFrame handling in the column
+transformer, input validation, a thread pool per forest) that dwarfs the arithmetic for
+one record. `Predictor` keeps the model's own numbers and decisions but evaluates them
+directly:
+
+- the featurizer's imputation and scaling become two numpy operations per column kind,
+  with the fitted statistics (``statistics_``, ``mean_``, ``scale_``) of the pipeline;
+- random and extremely randomized forests become one flat array of nodes, traversed for
+  all trees at once for small batches (the same float32 comparisons as scikit-learn's
+  trees); large batches go to scikit-learn's compiled trees, which are faster there;
+- voting ensembles average their members with the pipeline's weights; any other member
+  or model is called as it is.
+
+Anything it does not recognise is served by the pipeline itself, so the answer is always
+the pipeline's (tests check equality on the real data). Standard library, numpy and
+scikit-learn only: it is deployed beside score.py where amlpipe is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+# Up to this many rows, forests are traversed as one flat array; beyond, scikit-learn's own loops win.
+FLAT_TREE_MAX_ROWS = 64
+
+
+class Predictor:
+    """Class probabilities (or regression values) for checked request columns."""
+
+    def __init__(self, model: Any, schema: Optional[Dict[str, str]]):
+        self.model = model
+        self.schema = schema
+        _single_threaded(model)
+        self.threshold = getattr(model, "threshold", None) if type(model).__name__ == "FixedThresholdClassifier" else None
+        inner = model.estimator_ if self.threshold is not None else model
+        self.classes = list(model.classes_) if hasattr(model, "classes_") else None
+        self._featurize = None
+        self._estimator = None
+        steps = getattr(inner, "named_steps", None)
+        if steps is not None and schema is not None and list(steps) == ["featurize", "model"]:
+            self._featurize = _Featurizer.build(steps["featurize"], list(schema))
+            if self._featurize is not None:
+                self._estimator = _compile(steps["model"])
+
+    @property
+    def fast(self) -> bool:
+        """Whether requests skip the pipeline (False: every call goes to the pipeline itself)."""
+        return self._featurize is not None
+
+    def predict_proba(self, columns: Dict[str, List[Any]]) -> np.ndarray:
+        if not self.fast:
+            return self.model.predict_proba(_frame(columns))
+        X = self._featurize(columns)
+        return self._estimator(X)
+
+    def predict(self, columns: Dict[str, List[Any]]) -> np.ndarray:
+        """Regression values."""
+        if not self.fast:
+            return self.model.predict(_frame(columns))
+        return self._estimator(self._featurize(columns))
+
+    def labels(self, proba: np.ndarray) -> np.ndarray:
+        """Class indices as the model's ``predict`` decides them (its threshold for two classes)."""
+        if self.threshold is not None and proba.shape[1] == 2:
+            return (proba[:, 1] >= self.threshold).astype(int)
+        return np.argmax(proba, axis=1)
+
+
+def _frame(columns: Dict[str, List[Any]]):
+    import pandas as pd
+
+    return pd.DataFrame(columns)
+
+
+def _single_threaded(model: Any) -> None:
+    """n_jobs=1 on every fitted part: a thread pool per call costs more than one record's work.
+
+    (Large batches raise it again per call, see `_Forest`.)
+    """
+    seen = set()
+
+    def visit(obj: Any) -> None:
+        if id(obj) in seen or obj is None:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, (list, tuple)):
+            for item in obj:
+                visit(item)
+            return
+        if not hasattr(obj, "get_params"):
+            return
+        if hasattr(obj, "n_jobs"):
+            obj.n_jobs = 1
+        for value in vars(obj).values():
+            if isinstance(value, (list, tuple)) or hasattr(value, "get_params"):
+                visit(value)
+
+    visit(model)
+
+
+class _Featurizer:
+    """The fitted ColumnTransformer's numeric work, as numpy: impute, then scale."""
+
+    def __init__(self, order: List[str], fill: np.ndarray, mean: np.ndarray, scale: np.ndarray):
+        self.order = order
+        self.fill = fill
+        self.mean = mean
+        self.scale = scale
+
+    @classmethod
+    def build(cls, transformer: Any, fields: List[str]) -> Optional["_Featurizer"]:
+        """None unless every part is one this class reproduces exactly."""
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        if type(transformer).__name__ != "ColumnTransformer" or getattr(transformer, "remainder", "drop") != "drop":
+            return None
+        order: List[str] = []
+        fill: List[float] = []
+        mean: List[float] = []
+        scale: List[float] = []
+        for name, part, cols in transformer.transformers_:
+            if name == "remainder" and part == "drop":
+                continue
+            steps = part.steps if isinstance(part, Pipeline) else [(None, part)]
+            imputer = steps[0][1]
+            scaler = steps[1][1] if len(steps) > 1 else None
+            if type(imputer) is not SimpleImputer or len(steps) > 2:
+                return None
+            if getattr(imputer, "add_indicator", False) or imputer.statistics_.dtype.kind not in "fiu":
+                return None
+            if scaler is not None and (type(scaler) is not StandardScaler or not (scaler.with_mean and scaler.with_std)):
+                return None
+            n = len(cols)
+            order.extend(cols)
+            fill.extend(imputer.statistics_.astype(float))
+            mean.extend(scaler.mean_ if scaler is not None else np.zeros(n))
+            scale.extend(scaler.scale_ if scaler is not None else np.ones(n))
+        if sorted(order) != sorted(fields):
+            return None
+        return cls(order, np.array(fill), np.array(mean), np.array(scale))
+
+    def __call__(self, columns: Dict[str, List[Any]]) -> np.ndarray:
+        X = np.array([columns[name] for name in self.order], dtype=float).T
+        missing = np.isnan(X)
+        if missing.any():
+            X = np.where(missing, self.fill, X)
+        # StandardScaler.transform does exactly this: X -= mean_; X /= scale_
+        X -= self.mean
+        X /= self.scale
+        return X
+
+
+def _compile(estimator: Any):
+    """A function X -> probabilities (or values) for ``estimator``, fast where we know how."""
+    kind = type(estimator).__name__
+    if kind in ("RandomForestClassifier", "ExtraTreesClassifier"):
+        return _Forest(estimator)
+    if kind == "VotingClassifier" and estimator.voting == "soft":
+        members = [_compile(m) for m in estimator.estimators_]
+        weights = None if estimator.weights is None else np.asarray(
+            [w for w in estimator.weights if w is not None], dtype=float)
+
+        def vote(X: np.ndarray) -> np.ndarray:
+            # VotingClassifier.predict_proba: np.average over the members' probabilities
+            return np.average(np.asarray([member(X) for member in members]), axis=0, weights=weights)
+
+        return vote
+    if hasattr(estimator, "predict_proba"):
+        return estimator.predict_proba
+    return estimator.predict
+
+
+class _Forest:
+    """A fitted forest's trees as one flat node array, traversed for all trees at once."""
+
+    def __init__(self, forest: Any):
+        self.forest = forest
+        trees = [t.tree_ for t in forest.estimators_]
+        offsets = np.cumsum([0] + [t.node_count for t in trees])[:-1]
+        self.roots = offsets.astype(np.intp)
+        feature, threshold, left, right, values = [], [], [], [], []
+        for offset, tree in zip(offsets, trees):
+            leaf = tree.children_left == -1
+            index = np.arange(tree.node_count) + offset
+            feature.append(np.where(leaf, 0, tree.feature))
+            # a leaf points to itself and always "goes left", so deeper steps keep it in place
+            threshold.append(np.where(leaf, np.inf, tree.threshold))
+            left.append(np.where(leaf, index, tree.children_left + offset))
+            right.append(np.where(leaf, index, tree.children_right + offset))
+            value = tree.value[:, 0, :].astype(float)
+            total = value.sum(axis=1, keepdims=True)
+            total[total == 0.0] = 1.0
+            values.append(value / total)  # DecisionTreeClassifier.predict_proba normalises the same way
+        self.feature = np.concatenate(feature).astype(np.intp)
+        self.threshold = np.concatenate(threshold)
+        self.left = np.concatenate(left).astype(np.intp)
+        self.right = np.concatenate(right).astype(np.intp)
+        self.values = np.concatenate(values)
+        self.depth = max(t.max_depth for t in trees)
+        self.n_trees = len(trees)
+        self.cpus = os.cpu_count() or 1
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        if len(X) > FLAT_TREE_MAX_ROWS or np.isnan(X).any():
+            self.forest.n_jobs = self.cpus
+            try:
+                return self.forest.predict_proba(X)
+            finally:
+                self.forest.n_jobs = 1
+        # Trees compare float32 features with float64 thresholds, as scikit-learn's do.
+        X32 = X.astype(np.float32).astype(np.float64)
+        rows = np.arange(len(X))[None, :]
+        node = np.repeat(self.roots[:, None], len(X), axis=1)
+        for _ in range(self.depth):
+            go_left = X32[rows, self.feature[node]] <= self.threshold[node]
+            node = np.where(go_left, self.left[node], self.right[node])
+        # The forest adds the trees' probabilities one after another, then divides.
+        total = np.zeros((len(X), self.values.shape[1]))
+        for tree_leaves in self.values[node]:
+            total += tree_leaves
+        return total / self.n_trees
+
+
+def describe(predictor: Predictor) -> str:
+    """A line for the server log: which path requests take."""
+    return "fast path" if predictor.fast else "pipeline path"
+
+
+__all__: Sequence[str] = ["Predictor", "describe"]

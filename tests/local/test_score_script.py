@@ -1,0 +1,120 @@
+"""inference/score.py in-process, pointed at a model folder made by the local backend."""
+
+import importlib.util
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from werkzeug.test import EnvironBuilder
+from flask import Request
+
+from amlpipe import serving
+
+from ..conftest import LESSON_RECORD, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def load_score_module(monkeypatch, model_dir, **env):
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(model_dir))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    spec = importlib.util.spec_from_file_location("score_under_test", ROOT / "inference" / "score.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.init()
+    return module
+
+
+def request(body, content_type="application/json", headers=None, method="POST"):
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return Request(EnvironBuilder(method=method, data=data, content_type=content_type, headers=headers).get_environ())
+
+
+def answer(response):
+    return response.status_code, json.loads(response.get_data())
+
+
+@pytest.fixture
+def score(trained, monkeypatch):
+    return load_score_module(monkeypatch, trained["model"].path)
+
+
+def test_lessons_request_gets_a_json_object_with_a_boolean_list(score):
+    status, body = answer(score.run(request({"data": [LESSON_RECORD]})))
+    assert status == 200
+    assert body == {"result": [False]}
+
+
+def test_predict_proba_adds_the_classes_and_probabilities(score):
+    status, body = answer(score.run(request({"data": [LESSON_RECORD, LESSON_RECORD], "method": "predict_proba"})))
+    assert status == 200
+    assert body["classes"] == [False, True]
+    assert len(body["probabilities"]) == 2 and sum(body["probabilities"][0]) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("body, content_type, status, says", [
+    (b"not json", "application/json", 400, "not valid JSON"),
+    ({"data": [LESSON_RECORD]}, "text/csv", 415, "application/json"),
+    ({"data": []}, "application/json", 400, "'data' is empty"),
+    ({"data": [{**LESSON_RECORD, "age": "sixty"}]}, "application/json", 400, "row 0, field 'age'"),
+])
+def test_bad_requests_are_4xx_with_the_servers_response_type(score, body, content_type, status, says):
+    got, payload = answer(score.run(request(body, content_type)))
+    assert got == status
+    assert says in payload["error"]["message"]
+
+
+def test_get_is_refused(score):
+    assert score.run(request(b"", method="GET")).status_code == 405
+
+
+def test_max_rows_comes_from_the_environment(trained, monkeypatch):
+    score = load_score_module(monkeypatch, trained["model"].path, AMLPIPE_MAX_ROWS="3")
+    status, body = answer(score.run(request({"data": [LESSON_RECORD] * 4})))
+    assert status == 413 and "at most 3" in body["error"]["message"]
+
+
+def test_azure_layout_model_name_and_version_below_the_model_dir(trained, monkeypatch, tmp_path):
+    mounted = tmp_path / "azureml-models" / "heart-failure-automl" / "1"
+    shutil.copytree(trained["model"].path, mounted)
+    score = load_score_module(monkeypatch, tmp_path / "azureml-models")
+    assert answer(score.run(request({"data": [LESSON_RECORD]})))[0] == 200
+
+
+def test_keys_file_turns_on_bearer_auth(trained, monkeypatch, tmp_path):
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"primary_key": "p-key", "secondary_key": "s-key"}))
+    score = load_score_module(monkeypatch, trained["model"].path, AMLPIPE_KEYS_FILE=str(keys))
+    body = {"data": [LESSON_RECORD]}
+    assert score.run(request(body)).status_code == 401
+    assert score.run(request(body, headers={"Authorization": "Bearer wrong"})).status_code == 401
+    assert score.run(request(body, headers={"Authorization": "Bearer p-key"})).status_code == 200
+    assert score.run(request(body, headers={"Authorization": "Bearer s-key"})).status_code == 200
+
+
+@pytest.mark.parametrize("rows", [1, 7, 64, 65, 299])
+def test_fast_path_answers_exactly_as_the_pipeline(trained, heart_csv, rows):
+    model = trained["model"].load()
+    reference = trained["model"].load()
+    schema = trained["model"].properties["input_schema"]
+    predictor = serving.Predictor(model, schema)
+    assert predictor.fast
+    frame = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"]).head(rows)
+    columns = {c: frame[c].astype(float).tolist() for c in schema}
+    fast = predictor.predict_proba(columns)
+    slow = reference.predict_proba(frame)
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
+    assert (np.asarray(predictor.classes)[predictor.labels(fast)] == reference.predict(frame)).all()
+
+
+def test_fast_path_imputes_missing_values_like_the_pipeline(trained, heart_csv):
+    model, reference = trained["model"].load(), trained["model"].load()
+    schema = trained["model"].properties["input_schema"]
+    frame = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"]).head(5).astype(float)
+    frame.loc[0, "age"] = np.nan
+    frame.loc[2, "smoking"] = np.nan
+    columns = {c: frame[c].tolist() for c in schema}
+    np.testing.assert_allclose(serving.Predictor(model, schema).predict_proba(columns), reference.predict_proba(frame), atol=1e-12)
