@@ -35,7 +35,7 @@ $(STAMP): $(PY) pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/amlpipe train --budget-minutes 1
+	$(VENV)/bin/amlpipe run --budget-minutes 1
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -5,6 +5,7 @@
 
 from ._log import show_progress_logs
 from .data import load_heart_failure
+from .notebook import record
 from .errors import (
     AmlpipeError,
     ConfigError,
@@ -31,6 +32,7 @@ __all__ = [
     "connect",
     "load_heart_failure",
     "show_progress_logs",
+    "record",
     "Settings",
     "AutoMLSettings",
     "ComputeSettings",

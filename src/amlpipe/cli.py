@@ -7,13 +7,25 @@ never show a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
+from pathlib import Path
 from typing import List, Optional
 
 from . import __version__
 from ._log import show_progress_logs
-from .errors import AmlpipeError
+from .errors import AmlpipeError, ConfigError
 
+EPILOG_RUN = """examples:
+  amlpipe run --budget-minutes 1                  # local backend, the whole pipeline in a few minutes
+  amlpipe run --data heart.csv --output runs/try1 --cleanup
+  amlpipe run --backend azureml --config config.json
+"""
+EPILOG_SCORE = """examples:
+  amlpipe score --file request.json
+  echo '[{"age": 60, "anaemia": false, ...}]' | amlpipe score --method predict_proba
+"""
 EPILOG_TRAIN = """examples:
   amlpipe train                                   # local backend, the lesson's settings
   amlpipe train --budget-minutes 1 --data heart_failure_clinical_records_dataset.csv
@@ -53,7 +65,128 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto",
                        help="how to show AutoML progress (default: a bar on a terminal, lines otherwise)")
     train.set_defaults(handler=_train)
+
+    run = commands.add_parser(
+        "run",
+        help="run the step notebooks 01-06 (07 with --cleanup) with papermill",
+        description="Execute the step notebooks in order with papermill: setup, data, train, register, deploy, "
+                    "consume (and cleanup with --cleanup). Prints a line per notebook and stops at the first "
+                    "failure, naming the notebook, the cell and the error. Without --cleanup the service stays "
+                    "up, so you can call it with `amlpipe score`.",
+        epilog=EPILOG_RUN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_workspace_options(run)
+    run.add_argument("--data", metavar="PATH_OR_URL", help="CSV to train on (default: AMLPIPE_DATA, the cache, or a download)")
+    run.add_argument("--budget-minutes", type=float, metavar="X", help="AutoML experiment_timeout_minutes (default 20)")
+    run.add_argument("--output", metavar="DIR", help="where executed notebooks go (default runs/<timestamp>/)")
+    run.add_argument("--cleanup", action="store_true", help="run 07_cleanup at the end (deletes the service)")
+    run.set_defaults(handler=_run)
+
+    status = commands.add_parser(
+        "status",
+        help="show the workspace, the latest AutoML run, registered models and services",
+        description="Show the workspace and backend, the latest AutoML run with its best metric, the registered "
+                    "models with their versions and the services with their state and scoring URI.",
+        epilog="examples:\n  amlpipe status\n  amlpipe status --json | jq .services",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_workspace_options(status)
+    status.add_argument("--experiment", metavar="NAME", default="aml-experiment", help="experiment (default aml-experiment)")
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    status.set_defaults(handler=_status)
+
+    score = commands.add_parser(
+        "score",
+        help="send records to a service and print its answer",
+        description="Post records to a deployed service and print the JSON answer. The input is a whole request "
+                    '({"data": [...], "method": ...}), a list of records or one record, from --file or stdin.',
+        epilog=EPILOG_SCORE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_workspace_options(score)
+    score.add_argument("--service", metavar="NAME", default="automl-hf-sdk", help="service (default automl-hf-sdk)")
+    score.add_argument("--file", metavar="JSON", help="read the request from this file (default: stdin)")
+    score.add_argument("--method", choices=["predict", "predict_proba"], help="override the request's method")
+    score.set_defaults(handler=_score)
+
+    down = commands.add_parser(
+        "down",
+        help="delete a service, or all of them",
+        description="Delete the named service (stops its server and frees its port), or every service.",
+        epilog="examples:\n  amlpipe down                      # every service\n  amlpipe down --service automl-hf-sdk",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_workspace_options(down)
+    down.add_argument("--service", metavar="NAME", help="the service to delete (default: all)")
+    down.set_defaults(handler=_down)
     return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .pipeline import run_pipeline, default_output_dir
+
+    backend = load_config(args.config, args.backend).backend  # fail fast on a bad config
+    parameters = {"BACKEND": backend, "PROGRESS": "lines"}
+    if args.config:
+        parameters["CONFIG_PATH"] = str(Path(args.config).resolve())
+    if args.workspace:
+        parameters["WORKSPACE_DIR"] = str(Path(args.workspace).resolve())
+    if args.data:
+        parameters["DATA"] = args.data if "://" in args.data else str(Path(args.data).resolve())
+    if args.budget_minutes is not None:
+        parameters["BUDGET_MINUTES"] = args.budget_minutes
+    output = Path(args.output) if args.output else default_output_dir()
+    print(f"running the notebooks on the {backend} backend; executed notebooks in {output}/", flush=True)
+    started = time.monotonic()
+    results = run_pipeline(parameters, output, cleanup=args.cleanup, on_step=lambda line: print(line, flush=True))
+    print(f"done in {time.monotonic() - started:.1f} s", flush=True)
+    deployed = next((r.records for r in results if r.name == "05_deploy"), {})
+    if deployed and not args.cleanup:
+        print(f"service {deployed.get('service')} is up at {deployed.get('scoring_uri')} "
+              "(try: amlpipe score < request.json; stop it with: amlpipe down)")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from .status import collect, render
+
+    info = collect(args.backend, args.config, args.workspace, args.experiment)
+    print(json.dumps(info, indent=2, default=str) if args.json else render(info))
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from .workspace import connect
+
+    text = Path(args.file).read_text() if args.file else sys.stdin.read()
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{args.file or 'stdin'}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if isinstance(payload, list):
+        payload = {"data": payload}
+    elif isinstance(payload, dict) and "data" not in payload:
+        payload = {"data": [payload]}
+    if args.method:
+        payload["method"] = args.method
+    service = connect(args.backend, args.config, args.workspace).get_service(args.service)
+    print(json.dumps(service.run(payload)))
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from .workspace import connect
+
+    ws = connect(args.backend, args.config, args.workspace)
+    services = [ws.get_service(args.service)] if args.service else ws.list_services()
+    for service in services:
+        service.delete()
+        print(f"deleted service {service.name}")
+    if not services:
+        print("no services")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:

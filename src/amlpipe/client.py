@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Iterable, Mapping, Optional, Union
 
+import logging
+
 from . import contract
-from .errors import ScoringError
+from .errors import MissingDependencyError, ScoringError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 60
 
@@ -70,3 +74,41 @@ def _message(response) -> str:
     if isinstance(body, dict) and "message" in body:
         return body["message"]
     return json.dumps(body)[:500]
+
+
+def post_unchecked(service, body: Mapping[str, Any], timeout: float = DEFAULT_TIMEOUT):
+    """POST ``body`` as it is (no client-side check) and return (status, decoded body).
+
+    For showing what the endpoint answers to a bad request.
+    """
+    import requests
+
+    headers = {"Content-Type": "application/json"}
+    if service.auth_enabled:
+        headers["Authorization"] = f"Bearer {service.get_keys()[0]}"
+    response = requests.post(service.scoring_uri, data=json.dumps(body), headers=headers, timeout=timeout)
+    try:
+        return response.status_code, response.json()
+    except ValueError:
+        return response.status_code, {"text": response.text}
+
+
+def compare_with_model(service, model, frame, rows: int = 50):
+    """Score the first ``rows`` records through ``service`` and beside them the registered model's own predictions.
+
+    Returns:
+        A DataFrame with the endpoint's answer, the model's prediction and whether they agree.
+    """
+    import pandas as pd
+
+    label = model.properties.get("label_column_name") or "DEATH_EVENT"
+    sample = frame.drop(columns=[c for c in (label,) if c in frame.columns]).head(rows)
+    answer = service.run({"data": sample.to_dict("records")})["result"]
+    try:
+        predicted = contract.label_values(list(model.load().predict(sample)))
+    except MissingDependencyError as exc:  # an Azure AutoML model without its runtime here
+        logger.warning("%s; showing the endpoint's answers only", exc)
+        predicted = [None] * len(sample)
+    result = pd.DataFrame({"endpoint": answer, "model": predicted}, index=sample.index)
+    result["agree"] = [None if m is None else e == m for e, m in zip(result["endpoint"], result["model"])]
+    return result

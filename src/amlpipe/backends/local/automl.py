@@ -105,8 +105,8 @@ ALGORITHM_NAMES = {
 ENSEMBLE_ROUNDS = 15  # Azure's default ensemble_iterations
 # Bagged forests only lose variance with more trees; the search, short of time on small
 # data, settles on a few dozen. The final models and their out-of-fold scores use at least this many.
-FOREST_TREES = 500
-SEARCH_SHARE = 0.75  # of the budget, when ensembles are built afterwards
+FOREST_TREES = 300
+SEARCH_SHARE = 0.7  # of the budget, when ensembles are built afterwards
 
 
 @dataclass
@@ -377,6 +377,9 @@ def run_search(
         verbose=0,
         mlflow_logging=False,
         retrain_full=False,
+        # FLAML's zero-shot portfolio: each learner starts from configurations that did well
+        # on similar data sets rather than from the cheapest ones.
+        starting_points="data",
     )
     if method == "cv":
         fit_args.update(eval_method="cv", split_type=splitter)
@@ -492,9 +495,26 @@ def _pick_final(candidates, y, settings, classes, w, splitter, on_stage) -> Tupl
             stack_oof = cross_val_predict(meta, level1, y, cv=splitter)
             stacker = StackingRegressor(members, final_estimator=meta, cv=splitter)
         options.append(Candidate("StackEnsemble", stacker, _score(primary, task, y, stack_oof, classes, w), stack_oof))
-    # Ties go to the earlier, simpler option.
     best = max(options, key=lambda c: sign * c.score)
+    voting = next((c for c in options if c.name == "VotingEnsemble"), None)
+    if voting is not None and best is not voting and best.name != "StackEnsemble":
+        # On small data a single model's lead over the ensemble is mostly noise, and the
+        # ensemble varies less: keep the single model only if it leads by more than one
+        # standard error of the paired per-fold difference.
+        lead = sign * (_fold_scores(best.oof, y, splitter, primary, task, classes, w)
+                       - _fold_scores(voting.oof, y, splitter, primary, task, classes, w))
+        if lead.mean() <= lead.std(ddof=1) / np.sqrt(len(lead)):
+            best = voting
     return best, (weights if best.name == "VotingEnsemble" else {}), options
+
+
+def _fold_scores(oof, y, splitter, primary, task, classes, w) -> np.ndarray:
+    """The metric on each validation fold of ``splitter``."""
+    scores = []
+    for _, test in splitter.split(np.zeros(len(y)), y):
+        weight = None if w is None else w[test]
+        scores.append(_score(primary, task, y[test], oof[test], classes, weight))
+    return np.asarray(scores)
 
 
 def choose_threshold(y, positive_proba: np.ndarray, classes, weight=None) -> float:

@@ -79,3 +79,13 @@ def get_or_create(ws: LocalWorkspace, settings: ComputeSettings) -> LocalCompute
         )
     logger.info("found compute %s", found.name)
     return found
+
+
+def delete(ws: LocalWorkspace, name: str) -> list:
+    """Remove the compute record; returns ["compute <name>"], or [] when there was none."""
+    path = _path(ws, name)
+    if not path.exists():
+        return []
+    path.unlink()
+    logger.info("deleted compute %s", name)
+    return [f"compute {name}"]

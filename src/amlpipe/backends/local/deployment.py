@@ -94,6 +94,10 @@ class LocalService:
         return dict(self._record.tags)
 
     @property
+    def auth_enabled(self) -> bool:
+        return self._record.auth_enabled
+
+    @property
     def description(self) -> str:
         return self._record.description
 

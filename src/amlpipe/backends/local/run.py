@@ -152,6 +152,15 @@ class LocalAutoMLRun(LocalRun):
             raise ResourceError(f"run '{self.id}' kept no out-of-fold predictions (holdout validation)")
         return pd.read_csv(path)
 
+    def get_training_data(self) -> pd.DataFrame:
+        """The registered dataset version this run trained on."""
+        from .dataset import get
+
+        name, _, version = self.tags.get("dataset", "").rpartition(":")
+        if not name:
+            raise ResourceError(f"run '{self.id}' was trained on a DataFrame, not a registered dataset")
+        return get(self.workspace, name, version).to_pandas_dataframe()
+
     def get_model_metadata(self) -> Dict[str, Any]:
         best = LocalRun(self.workspace, self.best_run_id)
         return json.loads((best.outputs_dir / "metadata.json").read_text())

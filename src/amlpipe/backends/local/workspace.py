@@ -92,6 +92,12 @@ class LocalWorkspace:
 
         return get(self, name)
 
+    def delete_compute(self, name: str) -> List[str]:
+        """Forget the compute record (this machine stays); returns what was deleted."""
+        from .compute import delete
+
+        return delete(self, name)
+
     # Datasets
     def register_dataset(self, source=None, settings=None, dataframe=None):
         from .dataset import register

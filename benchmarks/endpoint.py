@@ -1,0 +1,139 @@
+"""Endpoint latency and throughput on loopback: amlpipe's score.py against an AutoML-v1-style script.
+
+Both scripts serve the same registered model on the same server (azureml-inference-server-http,
+one worker), deployed by the local backend, side by side in one run:
+
+- single-record latency, p50 and p99 over --requests sequential requests (keep-alive);
+- requests/s with --clients concurrent clients;
+- the time for one --batch-rows-row batch (median of 5), as rows/s;
+- whether the answers equal the pipeline's own predictions on the real data.
+
+    python benchmarks/endpoint.py --workspace .amlpipe   # after `make run` registered a model
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import requests
+
+import amlpipe
+from amlpipe import InferenceSettings, ServiceSettings
+from amlpipe.data import LABEL, load_heart_failure
+
+HERE = Path(__file__).resolve().parent
+LESSON_RECORD = {
+    "age": "60", "anaemia": "false", "creatinine_phosphokinase": "500", "diabetes": "false",
+    "ejection_fraction": "38", "high_blood_pressure": "false", "platelets": "260000",
+    "serum_creatinine": "1.40", "serum_sodium": "137", "sex": "false", "smoking": "false", "time": "130",
+}
+
+
+def numeric_record(record):
+    """The lesson's record with numbers, which the AutoML-style script's pandas schema needs."""
+    return {k: (1 if v == "true" else 0 if v == "false" else float(v)) for k, v in record.items()}
+
+
+def sequential(uri, body, n):
+    session = requests.Session()
+    data = json.dumps(body)
+    headers = {"Content-Type": "application/json"}
+    session.post(uri, data=data, headers=headers)  # warm-up
+    latencies = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = session.post(uri, data=data, headers=headers)
+        latencies.append(time.perf_counter() - started)
+        response.raise_for_status()
+    latencies.sort()
+    return latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000
+
+
+def concurrent(uri, body, clients, per_client):
+    data = json.dumps(body)
+    errors = []
+
+    def work():
+        session = requests.Session()
+        for _ in range(per_client):
+            if session.post(uri, data=data, headers={"Content-Type": "application/json"}).status_code != 200:
+                errors.append(1)
+
+    threads = [threading.Thread(target=work) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return clients * per_client / elapsed, len(errors)
+
+
+def batch(uri, body, repeats=5):
+    data = json.dumps(body)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        response = requests.post(uri, data=data, headers={"Content-Type": "application/json"})
+        times.append(time.perf_counter() - started)
+        response.raise_for_status()
+    return statistics.median(times)
+
+
+def answers(uri, frame, style):
+    records = frame.to_dict("records")
+    response = requests.post(uri, json={"data": records}).json()
+    if style == "automl":
+        response = json.loads(response)
+    return [bool(v) for v in response["result"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workspace", default=".amlpipe")
+    parser.add_argument("--model-name", default="heart-failure-automl")
+    parser.add_argument("--data", default=os.environ.get("AMLPIPE_DATA"))
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--per-client", type=int, default=200)
+    parser.add_argument("--batch-rows", type=int, default=10_000)
+    args = parser.parse_args()
+
+    ws = amlpipe.connect(backend="local", workspace_dir=args.workspace)
+    model = ws.get_model(args.model_name)
+    frame = load_heart_failure(args.data).drop(columns=[LABEL])
+    expected = [bool(v) for v in model.load().predict(frame)]
+    big = pd.concat([frame] * (args.batch_rows // len(frame) + 1)).head(args.batch_rows)
+    print(f"model {model.name}:{model.version} ({model.properties['algorithm']}), "
+          f"{os.cpu_count()} CPUs, one server worker each\n")
+    scripts = {
+        "amlpipe score.py": (None, "amlpipe"),
+        "AutoML v1 style": (str(HERE / "automl_v1_style_score.py"), "automl"),
+    }
+    print("| script | p50 ms | p99 ms | req/s (4 clients) | 10k-row batch s | rows/s | answers equal the pipeline's |")
+    print("|---|---|---|---|---|---|---|")
+    for name, (script, style) in scripts.items():
+        service = ws.deploy(model, ServiceSettings(name=f"bench-{style}"), InferenceSettings(entry_script=script))
+        try:
+            service.wait_for_deployment()
+            record = LESSON_RECORD if style == "amlpipe" else numeric_record(LESSON_RECORD)
+            p50, p99 = sequential(service.scoring_uri, {"data": [record]}, args.requests)
+            rate, errors = concurrent(service.scoring_uri, {"data": [record]}, args.clients, args.per_client)
+            rows = big.to_dict("records")
+            seconds = batch(service.scoring_uri, {"data": rows})
+            equal = answers(service.scoring_uri, frame, style) == expected
+            print(f"| {name} | {p50:.2f} | {p99:.2f} | {rate:.0f}{' (' + str(errors) + ' errors)' if errors else ''} "
+                  f"| {seconds:.3f} | {len(rows) / seconds:,.0f} | {equal} |", flush=True)
+        finally:
+            service.delete()
+
+
+if __name__ == "__main__":
+    main()

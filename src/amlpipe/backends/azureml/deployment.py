@@ -1,0 +1,136 @@
+"""ACI deployment: `InferenceConfig` + `AciWebservice.deploy_configuration` + `Model.deploy`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from ... import inference
+from ...errors import DeploymentError, ResourceError, ScoringError
+from ...settings import InferenceSettings, ServiceSettings
+from . import sdk
+from .errors import translated
+from .run import AzureRun
+
+logger = logging.getLogger(__name__)
+
+
+class AzureService:
+    """An ACI web service; `sdk_service` is the SDK's `AciWebservice`."""
+
+    def __init__(self, sdk_service: Any):
+        self.sdk_service = sdk_service
+        self.name = sdk_service.name
+
+    def __repr__(self) -> str:
+        return f"AzureService(name={self.name!r})"
+
+    @property
+    def state(self) -> str:
+        return self.sdk_service.state
+
+    @property
+    def scoring_uri(self) -> str:
+        return self.sdk_service.scoring_uri
+
+    @property
+    def swagger_uri(self) -> str:
+        return self.sdk_service.swagger_uri
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(getattr(self.sdk_service, "auth_enabled", False))
+
+    @property
+    def tags(self) -> Dict[str, str]:
+        return dict(self.sdk_service.tags or {})
+
+    @property
+    def model(self) -> Tuple[str, int]:
+        first = self.sdk_service.models[0]
+        return first.name, int(first.version)
+
+    def wait_for_deployment(self, show_output: bool = False, timeout_seconds: Optional[float] = None) -> None:
+        """`service.wait_for_deployment(show_output)`; a failure raises with the container's logs."""
+        try:
+            self.sdk_service.wait_for_deployment(show_output=show_output)
+        except sdk.WebserviceException as exc:
+            raise DeploymentError(
+                f"service '{self.name}' failed to deploy: {exc}\n--- container logs ---\n{self.get_logs()}"
+            ) from exc
+        if self.sdk_service.state != "Healthy":
+            raise DeploymentError(
+                f"service '{self.name}' is {self.sdk_service.state}\n--- container logs ---\n{self.get_logs()}"
+            )
+
+    def run(self, input_data: Union[str, bytes, Dict[str, Any]], timeout: float = 60) -> Dict[str, Any]:
+        """`service.run(input_data)`; a refused request raises `ScoringError` with the service's message."""
+        body = input_data if isinstance(input_data, (str, bytes)) else json.dumps(input_data)
+        try:
+            answer = self.sdk_service.run(body)
+        except sdk.WebserviceException as exc:
+            raise ScoringError(f"{self.scoring_uri} refused the request: {exc}") from exc
+        return json.loads(answer) if isinstance(answer, str) else answer
+
+    def get_keys(self) -> Tuple[str, str]:
+        with translated(f"service '{self.name}'"):
+            return tuple(self.sdk_service.get_keys())
+
+    def get_logs(self, lines: int = 0) -> str:
+        try:
+            return self.sdk_service.get_logs() or ""
+        except sdk.WebserviceException as exc:
+            return f"(no logs: {exc})"
+
+    def delete(self) -> None:
+        with translated(f"service '{self.name}'"):
+            self.sdk_service.delete()
+        logger.info("deleted service %s", self.name)
+
+
+def aci_deploy_configuration(service: ServiceSettings):
+    """`AciWebservice.deploy_configuration(cpu_cores, memory_gb, tags, description, auth_enabled)`."""
+    return sdk.AciWebservice.deploy_configuration(
+        cpu_cores=service.cpu_cores,
+        memory_gb=service.memory_gb,
+        tags=dict(service.tags),
+        description=service.description,
+        auth_enabled=service.auth_enabled,
+    )
+
+
+def deploy(ws, model, service: ServiceSettings, inference_config: Optional[InferenceSettings] = None) -> AzureService:
+    """Deploy ``model`` to ACI with the best run's environment and the chosen entry script."""
+    inference_config = inference_config or InferenceSettings()
+    workspace = ws.sdk_workspace
+    with translated(f"run '{model.run_id}' of model '{model.id}'"):
+        best_run = AzureRun(ws, sdk.Run.get(workspace, model.run_id))
+        environment = best_run.get_environment()
+    folder = Path(tempfile.mkdtemp(prefix="amlpipe-aci-"))
+    if inference_config.script == "automl":
+        entry = best_run.download_scoring_file(folder)
+    else:
+        entry = inference.write_source_directory(folder, model.properties, inference_config)
+    with translated(f"service '{service.name}'"):
+        config = sdk.InferenceConfig(entry_script=entry.name, source_directory=str(folder), environment=environment)
+        deployment_config = aci_deploy_configuration(service)
+        deployed = sdk.Model.deploy(
+            workspace, service.name, [model.sdk_model], config, deployment_config, overwrite=True
+        )
+    logger.info("deploying %s to ACI as %s", model.id, service.name)
+    return AzureService(deployed)
+
+
+def get(ws, name: str) -> AzureService:
+    try:
+        return AzureService(sdk.Webservice(ws.sdk_workspace, name=name))
+    except sdk.WebserviceException as exc:
+        raise ResourceError(f"service '{name}' not found in workspace {ws.name}") from exc
+
+
+def list_services(ws) -> List[AzureService]:
+    with translated("services"):
+        return [AzureService(s) for s in sdk.Webservice.list(ws.sdk_workspace)]

@@ -1,0 +1,112 @@
+"""Experiments and AutoML on Azure ML: `Experiment(ws, name)`, `AutoMLConfig`, `experiment.submit`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Dict, List, Optional
+
+from ...errors import ResourceError
+from ...settings import AutoMLSettings
+from . import sdk
+from .errors import translated
+from .run import AzureAutoMLRun
+
+logger = logging.getLogger(__name__)
+
+
+def automl_config_arguments(settings: AutoMLSettings, training_data: Any, compute_target: Any,
+                            validation_data: Any = None) -> Dict[str, Any]:
+    """The lesson's `AutoMLConfig` arguments from amlpipe's settings (optional ones only when set)."""
+    arguments: Dict[str, Any] = {
+        "compute_target": compute_target,
+        "task": settings.task,
+        "training_data": training_data,
+        "label_column_name": settings.label_column_name,
+        "path": settings.path,
+        "enable_early_stopping": settings.enable_early_stopping,
+        "featurization": settings.featurization,
+        "debug_log": settings.debug_log,
+        "experiment_timeout_minutes": settings.experiment_timeout_minutes,
+        "max_concurrent_iterations": settings.max_concurrent_iterations,
+        "primary_metric": settings.primary_metric,
+        "enable_voting_ensemble": settings.enable_voting_ensemble,
+        "enable_stack_ensemble": settings.enable_stack_ensemble,
+    }
+    optional = {
+        "n_cross_validations": settings.n_cross_validations,
+        "validation_size": settings.validation_size,
+        "iterations": settings.iterations,
+        "allowed_models": list(settings.allowed_models) if settings.allowed_models else None,
+        "blocked_models": list(settings.blocked_models) if settings.blocked_models else None,
+        "weight_column_name": settings.weight_column_name,
+        "validation_data": validation_data,
+    }
+    arguments.update({k: v for k, v in optional.items() if v is not None})
+    return arguments
+
+
+def interactive_notebook() -> bool:
+    """A person is running this notebook (not papermill, not CI): the RunDetails widget is worth showing."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("AMLPIPE_HEADLESS"):
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class AzureExperiment:
+    """An Azure ML experiment; `sdk_experiment` is the SDK's object."""
+
+    def __init__(self, ws, sdk_experiment: Any):
+        self.workspace = ws
+        self.sdk_experiment = sdk_experiment
+        self.name = sdk_experiment.name
+
+    def __repr__(self) -> str:
+        return f"AzureExperiment(name={self.name!r})"
+
+    def submit(self, config: AutoMLSettings, training_data, compute_target=None, validation_data=None,
+               show_output: bool = False, progress: str = "auto") -> AzureAutoMLRun:
+        """Build `AutoMLConfig` and submit it; the run goes on in Azure.
+
+        With ``show_output`` and ``progress="auto"`` in an interactive notebook the RunDetails widget
+        shows it; otherwise nothing waits here (call `wait_for_completion(show_output=True)`).
+        """
+        arguments = automl_config_arguments(
+            config,
+            training_data.sdk_dataset,
+            compute_target.sdk_target if compute_target is not None else None,
+            validation_data.sdk_dataset if validation_data is not None else None,
+        )
+        with translated(f"AutoML run in experiment '{self.name}'"):
+            automl_config = sdk.AutoMLConfig(**arguments)
+            run = self.sdk_experiment.submit(automl_config, show_output=False)
+        logger.info("submitted AutoML run %s", run.id)
+        if show_output and progress in ("auto", "bar") and interactive_notebook():
+            sdk.RunDetails(run).show()
+        return AzureAutoMLRun(self.workspace, run)
+
+    def get_runs(self) -> List[AzureAutoMLRun]:
+        """AutoML runs of this experiment, newest first."""
+        with translated(f"experiment '{self.name}'"):
+            runs = list(self.sdk_experiment.get_runs(type="automl"))
+        return [AzureAutoMLRun(self.workspace, sdk.AutoMLRun(self.sdk_experiment, r.id)) for r in runs]
+
+    def get_run(self, run_id: Optional[str] = None) -> AzureAutoMLRun:
+        """Reattach to an AutoML run by id (`AutoMLRun(experiment, run_id)`), or the latest one."""
+        if run_id in (None, "", "latest"):
+            runs = self.get_runs()
+            if not runs:
+                raise ResourceError(f"experiment '{self.name}' has no AutoML run yet; submit one first")
+            return runs[0]
+        with translated(f"run '{run_id}' in experiment '{self.name}'"):
+            return AzureAutoMLRun(self.workspace, sdk.AutoMLRun(self.sdk_experiment, run_id))
+
+
+def get_or_create(ws, name: str) -> AzureExperiment:
+    """`Experiment(ws, name)`: the SDK creates it on first submit."""
+    return AzureExperiment(ws, sdk.Experiment(ws.sdk_workspace, name))

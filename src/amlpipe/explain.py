@@ -1,0 +1,30 @@
+"""Which features the model leans on: permutation importance on the registered pipeline."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import metrics
+
+
+def feature_importance(model, df: pd.DataFrame, label: str, primary_metric: str = "AUC_weighted",
+                       repeats: int = 5, seed: int = 42) -> pd.DataFrame:
+    """Permutation importance of each raw input column, scored with the primary metric.
+
+    Computed on the data it is given (the training data in the notebooks): it shows what the
+    model uses, not how well it generalises.
+    """
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import make_scorer
+
+    X, y = df.drop(columns=[label]), df[label]
+    classes = list(getattr(model, "classes_", [])) or None
+    if classes is not None:
+        scorer = make_scorer(lambda yt, proba: metrics.score(primary_metric, yt, proba, classes),
+                             response_method="predict_proba")
+    else:
+        scorer = make_scorer(lambda yt, pred: metrics.score(primary_metric, yt, pred),
+                             greater_is_better=metrics.GREATER_IS_BETTER[primary_metric])
+    result = permutation_importance(model, X, y, scoring=scorer, n_repeats=repeats, random_state=seed, n_jobs=1)
+    frame = pd.DataFrame({"feature": X.columns, "importance": result.importances_mean, "std": result.importances_std})
+    return frame.sort_values("importance", ascending=False).reset_index(drop=True)

@@ -1,0 +1,97 @@
+"""Running the step notebooks in order with papermill, as `amlpipe run` and CI do."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from .errors import AmlpipeError
+from .notebook import read_records
+
+logger = logging.getLogger(__name__)
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+STEPS = ("01_setup", "02_data", "03_train", "04_register", "05_deploy", "06_consume")
+CLEANUP_STEP = "07_cleanup"
+KERNEL = "python3"  # the kernel of the Python running amlpipe (ipykernel's native kernel)
+
+
+class NotebookFailed(AmlpipeError):
+    """A notebook of the pipeline failed; says which, in which cell, and why."""
+
+
+@dataclass
+class StepResult:
+    name: str
+    output: Path
+    seconds: float
+    records: Dict[str, Any] = field(default_factory=dict)
+
+
+def declared_parameters(notebook: Path) -> List[str]:
+    """The names in the notebook's `parameters` cell."""
+    import papermill
+
+    return list(papermill.inspect_notebook(str(notebook)))
+
+
+def default_output_dir() -> Path:
+    return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def run_pipeline(
+    parameters: Mapping[str, Any],
+    output_dir: Optional[Path] = None,
+    cleanup: bool = False,
+    notebook_dir: Path = NOTEBOOK_DIR,
+    on_step: Callable[[str], None] = lambda line: None,
+    steps: Optional[List[str]] = None,
+) -> List[StepResult]:
+    """Execute the step notebooks in order; each gets the parameters it declares.
+
+    Args:
+        parameters: Notebook parameters (UPPER_CASE names); a notebook gets those it declares.
+        output_dir: Where executed notebooks go (default `runs/<timestamp>/`).
+        cleanup: Run 07_cleanup at the end.
+        on_step: Called with one progress line per notebook.
+        steps: Run only these notebooks (names without .ipynb), in this order.
+
+    Raises:
+        NotebookFailed: naming the notebook, the cell and the error; the executed notebook
+            with the failing cell is kept in ``output_dir``.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    output_dir = Path(output_dir or default_output_dir())
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if steps is None:
+        steps = [*STEPS, CLEANUP_STEP] if cleanup else list(STEPS)
+    results: List[StepResult] = []
+    for number, name in enumerate(steps, start=1):
+        source = notebook_dir / f"{name}.ipynb"
+        target = output_dir / f"{name}.ipynb"
+        declared = set(declared_parameters(source))
+        given = {k: v for k, v in parameters.items() if k in declared}
+        started = time.monotonic()
+        try:
+            papermill.execute_notebook(
+                str(source), str(target), parameters=given, kernel_name=KERNEL,
+                progress_bar=False, cwd=os.getcwd(),
+            )
+        except PapermillExecutionError as exc:
+            seconds = time.monotonic() - started
+            on_step(f"[{number}/{len(steps)}] {name} FAILED after {seconds:.1f} s")
+            raise NotebookFailed(
+                f"notebook {name} failed in cell {exc.exec_count or exc.cell_index}: {exc.ename}: {exc.evalue.strip()} "
+                f"(executed notebook: {target})"
+            ) from None
+        seconds = time.monotonic() - started
+        results.append(StepResult(name, target, seconds, read_records(target)))
+        on_step(f"[{number}/{len(steps)}] {name} done in {seconds:.1f} s")
+    return results
