@@ -112,3 +112,11 @@ def compare_with_model(service, model, frame, rows: int = 50):
     result = pd.DataFrame({"endpoint": answer, "model": predicted}, index=sample.index)
     result["agree"] = [None if m is None else e == m for e, m in zip(result["endpoint"], result["model"])]
     return result
+
+
+def describe_comparison(comparison) -> str:
+    """One line about a `compare_with_model` table."""
+    if comparison["model"].isna().all():
+        return f"{len(comparison)} records scored by the endpoint; the registered model cannot be loaded here to compare"
+    agree = int(comparison["agree"].eq(True).sum())  # rows without a model answer are not agreements
+    return f"{agree} of {len(comparison)} endpoint answers equal the registered model's predictions"

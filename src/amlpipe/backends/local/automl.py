@@ -103,10 +103,11 @@ ALGORITHM_NAMES = {
     "lassolars": "LassoLars",
 }
 ENSEMBLE_ROUNDS = 15  # Azure's default ensemble_iterations
+ENSEMBLE_INIT = 3  # the voting ensemble starts from this many best models
 # Bagged forests only lose variance with more trees; the search, short of time on small
 # data, settles on a few dozen. The final models and their out-of-fold scores use at least this many.
 FOREST_TREES = 300
-SEARCH_SHARE = 0.7  # of the budget, when ensembles are built afterwards
+MIN_SEARCH_SHARE = 0.3  # the search keeps at least this share of the budget
 
 
 @dataclass
@@ -283,6 +284,27 @@ def _score(primary, task, y, prediction, classes, weight) -> float:
     return metrics.score(primary, y, prediction, classes if task == "classification" else None, weight)
 
 
+def _default_forests(settings: AutoMLSettings, learners: Sequence[str], workers: int) -> Dict[str, object]:
+    """Forests with their libraries' defaults, beside the searched ones.
+
+    A search on a few hundred rows picks configurations that fit its folds' noise; the
+    default forests (full-depth trees, many of them) are hard to beat on such data and give
+    the ensemble a member that was not selected on the same folds.
+    """
+    from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier,
+                                  RandomForestRegressor)
+
+    classification = settings.task == "classification"
+    chosen = {}
+    if "rf" in learners:
+        cls = RandomForestClassifier if classification else RandomForestRegressor
+        chosen["RandomForestDefault"] = cls(n_estimators=FOREST_TREES, n_jobs=workers, random_state=settings.seed)
+    if "extra_tree" in learners:
+        cls = ExtraTreesClassifier if classification else ExtraTreesRegressor
+        chosen["ExtremeRandomTreesDefault"] = cls(n_estimators=FOREST_TREES, n_jobs=workers, random_state=settings.seed)
+    return chosen
+
+
 def caruana_selection(
     candidates: Sequence[Candidate], y, primary: str, task: str, classes, weight, rounds: int = ENSEMBLE_ROUNDS
 ) -> Tuple[Dict[str, float], np.ndarray, float]:
@@ -294,8 +316,14 @@ def caruana_selection(
     sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
     counts = {c.name: 0 for c in candidates}
     blend_sum = np.zeros_like(candidates[0].oof, dtype=float)
-    best_score = -np.inf
-    for step in range(1, rounds + 1):
+    # Start from the best few, equally weighted (Caruana et al.'s sorted initialisation):
+    # greedy steps from a single model overfit small validation sets.
+    ranked = sorted(candidates, key=lambda c: sign * c.score, reverse=True)[:ENSEMBLE_INIT]
+    for c in ranked:
+        counts[c.name] += 1
+        blend_sum += c.oof
+    best = (sign * _score(primary, task, y, blend_sum / len(ranked), classes, weight), dict(counts), blend_sum.copy())
+    for step in range(len(ranked) + 1, rounds + 1):
         scored = []
         for c in candidates:
             trial_blend = (blend_sum + c.oof) / step
@@ -303,10 +331,12 @@ def caruana_selection(
         value, chosen = max(scored, key=lambda pair: pair[0])
         counts[chosen.name] += 1
         blend_sum += chosen.oof
-        best_score = value
+        if value > best[0]:  # keep the best ensemble met on the way, not the last one
+            best = (value, dict(counts), blend_sum.copy())
+    value, counts, blend_sum = best
     total = sum(counts.values())
     weights = {name: n / total for name, n in counts.items() if n}
-    return weights, blend_sum / total, sign * best_score
+    return weights, blend_sum / total, sign * value
 
 
 def run_search(
@@ -367,7 +397,7 @@ def run_search(
         task=task,
         metric=_flaml_metric(settings.primary_metric, task, classes),
         estimator_list=learners,
-        time_budget=budget * (SEARCH_SHARE if _ensembles_on(settings) else 1.0),
+        time_budget=search_budget(budget, settings.task, Xf, y, workers, folds),
         max_iter=settings.iterations,
         early_stop=settings.enable_early_stopping,
         n_jobs=workers,
@@ -377,9 +407,6 @@ def run_search(
         verbose=0,
         mlflow_logging=False,
         retrain_full=False,
-        # FLAML's zero-shot portfolio: each learner starts from configurations that did well
-        # on similar data sets rather than from the cheapest ones.
-        starting_points="data",
     )
     if method == "cv":
         fit_args.update(eval_method="cv", split_type=splitter)
@@ -411,6 +438,10 @@ def run_search(
             oof = _out_of_fold(pipeline, features, y, splitter, task, w)
             score = _score(settings.primary_metric, task, y, oof, classes, w)
             candidates.append(Candidate(ALGORITHM_NAMES.get(learner, learner), native, score, oof))
+        for name, native in _default_forests(settings, learners, workers).items():
+            pipeline = Pipeline([("featurize", clone(featurizer)), ("model", clone(native))])
+            oof = _out_of_fold(pipeline, features, y, splitter, task, w)
+            candidates.append(Candidate(name, native, _score(settings.primary_metric, task, y, oof, classes, w), oof))
         best, weights, candidates = _pick_final(candidates, y, settings, classes, w, splitter, on_stage)
     else:
         # A holdout gives no out-of-fold predictions to blend: take FLAML's best model.
@@ -458,8 +489,23 @@ def run_search(
     )
 
 
-def _ensembles_on(settings: AutoMLSettings) -> bool:
-    return settings.enable_voting_ensemble or settings.enable_stack_ensemble
+def search_budget(budget: float, task: str, Xf: np.ndarray, y: np.ndarray, workers: int, folds: int) -> float:
+    """Seconds for FLAML's search: the budget less what scoring and refitting the candidates will take.
+
+    That cost is estimated from one timed fit of a forest of the final size on all rows: the
+    forests dominate it (each is fitted once per fold and once more on everything).
+    """
+    if not folds:
+        return budget  # holdout: no out-of-fold scoring, no ensembles
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
+    started = time.monotonic()
+    cls(n_estimators=FOREST_TREES, n_jobs=workers, random_state=0).fit(Xf, y)
+    one_fit = time.monotonic() - started
+    forests = 4  # the searched and the default random and extremely randomised forests
+    estimate = one_fit * forests * (folds + 1) + 0.1 * budget
+    return max(budget * MIN_SEARCH_SHARE, budget - estimate)
 
 
 def _pick_final(candidates, y, settings, classes, w, splitter, on_stage) -> Tuple[Candidate, Dict[str, float], List[Candidate]]:
