@@ -152,7 +152,8 @@ def _fast_numbers(values: List[Any]) -> Optional[List[float]]:
     return numbers
 
 
-_BOOLEAN_WORDS = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, True: 1.0, False: 0.0, 1: 1.0, 0: 0.0}
+# True == 1 and False == 0 as dict keys, so the numbers 1 and 0 are covered too.
+_BOOLEAN_WORDS = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, True: 1.0, False: 0.0}
 
 
 def _fast_booleans(values: List[Any]) -> Optional[List[float]]:

@@ -1,6 +1,5 @@
 """The notebooks executed with papermill on the local backend, through `amlpipe run`, and each one's recorded values."""
 
-import json
 import subprocess
 import sys
 

@@ -110,3 +110,6 @@ class AzureExperiment:
 def get_or_create(ws, name: str) -> AzureExperiment:
     """`Experiment(ws, name)`: the SDK creates it on first submit."""
     return AzureExperiment(ws, sdk.Experiment(ws.sdk_workspace, name))
+
+
+get = get_or_create  # Experiment(ws, name) is get-or-create in SDK v1

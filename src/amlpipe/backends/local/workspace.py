@@ -19,13 +19,14 @@ from typing import Any, Dict, List, Optional, Union
 
 from ...config import WorkspaceConfig
 from ...errors import ResourceError
+from ...workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DIR = ".amlpipe"
 
 
-class LocalWorkspace:
+class LocalWorkspace(Workspace):
     """A workspace on this machine; the same methods as the azureml backend's workspace."""
 
     backend = "local"
@@ -69,79 +70,6 @@ class LocalWorkspace:
     def summary(self) -> Dict[str, Any]:
         """What `amlpipe status` and the setup notebook show."""
         return {"backend": self.backend, "workspace": self.name, "location": str(self.root), "tracking_uri": self.tracking_uri}
-
-    # Experiments and runs
-    def get_or_create_experiment(self, name: str):
-        from .experiment import get_or_create
-
-        return get_or_create(self, name)
-
-    def get_experiment(self, name: str):
-        from .experiment import get
-
-        return get(self, name)
-
-    # Compute
-    def get_or_create_compute(self, settings):
-        from .compute import get_or_create
-
-        return get_or_create(self, settings)
-
-    def get_compute(self, name: str):
-        from .compute import get
-
-        return get(self, name)
-
-    def delete_compute(self, name: str) -> List[str]:
-        """Forget the compute record (this machine stays); returns what was deleted."""
-        from .compute import delete
-
-        return delete(self, name)
-
-    # Datasets
-    def register_dataset(self, source=None, settings=None, dataframe=None):
-        from .dataset import register
-
-        return register(self, source=source, settings=settings, dataframe=dataframe)
-
-    def get_dataset(self, name: str, version: Union[int, str] = "latest"):
-        from .dataset import get
-
-        return get(self, name, version)
-
-    def list_datasets(self):
-        from .dataset import list_datasets
-
-        return list_datasets(self)
-
-    # Models
-    def get_model(self, name: str, version: Union[int, str] = "latest"):
-        from .model import get
-
-        return get(self, name, version)
-
-    def list_models(self):
-        from .model import list_models
-
-        return list_models(self)
-
-    # Services
-    def deploy(self, model, service=None, inference_config=None, port: Optional[int] = None):
-        """Serve a registered model, as `Model.deploy(ws, name, [model], inference_config, deployment_config)`."""
-        from ...settings import ServiceSettings
-        from .deployment import deploy
-
-        return deploy(self, model, service or ServiceSettings(), inference_config, port)
-
-    def get_service(self, name: str):
-        from .deployment import get
-
-        return get(self, name)
-
-    def list_services(self):
-        from .deployment import list_services
-
-        return list_services(self)
 
 
 def read_record(path: Path, kind: str) -> Dict[str, Any]:
