@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from . import metrics
@@ -20,8 +21,12 @@ def feature_importance(model, df: pd.DataFrame, label: str, primary_metric: str 
     X, y = df.drop(columns=[label]), df[label]
     classes = list(getattr(model, "classes_", [])) or None
     if classes is not None:
-        scorer = make_scorer(lambda yt, proba: metrics.score(primary_metric, yt, proba, classes),
-                             response_method="predict_proba")
+        def score(y_true, proba):
+            if proba.ndim == 1:  # scikit-learn hands binary scorers the positive class's column only
+                proba = np.column_stack([1 - proba, proba])
+            return metrics.score(primary_metric, y_true, proba, classes)
+
+        scorer = make_scorer(score, response_method="predict_proba")
     else:
         scorer = make_scorer(lambda yt, pred: metrics.score(primary_metric, yt, pred),
                              greater_is_better=metrics.GREATER_IS_BETTER[primary_metric])

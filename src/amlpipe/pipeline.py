@@ -83,6 +83,8 @@ def run_pipeline(
             papermill.execute_notebook(
                 str(source), str(target), parameters=given, kernel_name=KERNEL,
                 progress_bar=False, cwd=os.getcwd(),
+                # The kernel warns at start-up that it talks to papermill over loopback TCP; only errors matter here.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
         except PapermillExecutionError as exc:
             seconds = time.monotonic() - started

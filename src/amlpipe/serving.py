@@ -221,11 +221,9 @@ class _Forest:
         for _ in range(self.depth):
             go_left = X32[rows, self.feature[node]] <= self.threshold[node]
             node = np.where(go_left, self.left[node], self.right[node])
-        # The forest adds the trees' probabilities one after another, then divides.
-        total = np.zeros((len(X), self.values.shape[1]))
-        for tree_leaves in self.values[node]:
-            total += tree_leaves
-        return total / self.n_trees
+        # The forest adds the trees' probabilities one after another, then divides; numpy's sum
+        # over the first axis adds in that same order (pairwise summation is for the last axis).
+        return self.values[node].sum(axis=0) / self.n_trees
 
 
 def describe(predictor: Predictor) -> str:

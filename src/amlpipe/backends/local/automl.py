@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -423,7 +424,10 @@ def run_search(
 
     on_stage(f"searching {', '.join(learners)} ({method}{f', {folds} folds' if folds else ''}, {workers} workers)")
     automl = AutoML()
-    automl.fit(Xf, y, **fit_args)
+    with warnings.catch_warnings():
+        # FLAML's trials call scikit-learn's delayed() from its own threads; the warning is about that, not the data.
+        warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*", category=UserWarning)
+        automl.fit(Xf, y, **fit_args)
     trials = read_trial_log(log_file, settings.primary_metric)
     if not trials:
         raise DataError("AutoML finished no trial within the budget; raise experiment_timeout_minutes")
