@@ -218,7 +218,8 @@ def _train(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    show_progress_logs()
+    if args.handler in (_train, _run):  # long commands say what they are doing
+        show_progress_logs()
     try:
         return args.handler(args)
     except AmlpipeError as exc:

@@ -9,7 +9,8 @@ directly:
   with the fitted statistics (``statistics_``, ``mean_``, ``scale_``) of the pipeline;
 - random and extremely randomized forests become one flat array of nodes, traversed for
   all trees at once for small batches (the same float32 comparisons as scikit-learn's
-  trees); large batches go to scikit-learn's compiled trees, which are faster there;
+  trees); for large batches each tree's compiled `apply` finds the leaves and their
+  values are added up, the trees shared among the CPUs;
 - voting ensembles average their members with the pipeline's weights; any other member
   or model is called as it is.
 
@@ -203,17 +204,15 @@ class _Forest:
         self.left = np.concatenate(left).astype(np.intp)
         self.right = np.concatenate(right).astype(np.intp)
         self.values = np.concatenate(values)
+        self.trees = trees
         self.depth = max(t.max_depth for t in trees)
         self.n_trees = len(trees)
-        self.cpus = os.cpu_count() or 1
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        if len(X) > FLAT_TREE_MAX_ROWS or np.isnan(X).any():
-            self.forest.n_jobs = self.cpus
-            try:
-                return self.forest.predict_proba(X)
-            finally:
-                self.forest.n_jobs = 1
+        if np.isnan(X).any():
+            return self.forest.predict_proba(X)
+        if len(X) > FLAT_TREE_MAX_ROWS:
+            return self._by_tree(X)
         # Trees compare float32 features with float64 thresholds, as scikit-learn's do.
         X32 = X.astype(np.float32).astype(np.float64)
         rows = np.arange(len(X))[None, :]
@@ -224,6 +223,45 @@ class _Forest:
         # The forest adds the trees' probabilities one after another, then divides; numpy's sum
         # over the first axis adds in that same order (pairwise summation is for the last axis).
         return self.values[node].sum(axis=0) / self.n_trees
+
+    def _by_tree(self, X: np.ndarray) -> np.ndarray:
+        """Many rows: each tree's compiled `apply` finds the leaves, their values are added up.
+
+        The compiled traversal releases the GIL, so the trees are split into one contiguous
+        share per CPU, each summed in tree order; the shares are then added in order.
+        """
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+
+        def share(trees: range) -> np.ndarray:
+            total = np.zeros((len(X), self.values.shape[1]))
+            for i in trees:
+                total += self.values[self.roots[i] + self.trees[i].apply(X32)]
+            return total
+
+        bounds = np.linspace(0, self.n_trees, len(_pool_workers()) + 1).astype(int)
+        shares = [range(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        partials = list(_pool().map(share, shares)) if len(shares) > 1 else [share(shares[0])]
+        total = partials[0]
+        for partial in partials[1:]:
+            total += partial
+        return total / self.n_trees
+
+
+_POOL = None
+
+
+def _pool_workers() -> range:
+    return range(os.cpu_count() or 1)
+
+
+def _pool():
+    """One thread pool per process, made on first use (after the server forks its workers)."""
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=len(_pool_workers()), thread_name_prefix="amlpipe-trees")
+    return _POOL
 
 
 def describe(predictor: Predictor) -> str:
