@@ -13,11 +13,14 @@ def feature_importance(model, df: pd.DataFrame, label: str, primary_metric: str 
     """Permutation importance of each raw input column, scored with the primary metric.
 
     Computed on the data it is given (the training data in the notebooks): it shows what the
-    model uses, not how well it generalises.
+    model uses, not how well it generalises. Sets ``n_jobs=1`` throughout ``model``.
     """
     from sklearn.inspection import permutation_importance
     from sklearn.metrics import make_scorer
 
+    from .serving import single_threaded
+
+    single_threaded(model)  # dozens of small predictions: a thread pool per call would triple the time
     X, y = df.drop(columns=[label]), df[label]
     classes = list(getattr(model, "classes_", [])) or None
     if classes is not None:

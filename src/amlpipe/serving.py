@@ -36,7 +36,7 @@ class Predictor:
     def __init__(self, model: Any, schema: Optional[Dict[str, str]]):
         self.model = model
         self.schema = schema
-        _single_threaded(model)
+        single_threaded(model)
         self.threshold = getattr(model, "threshold", None) if type(model).__name__ == "FixedThresholdClassifier" else None
         inner = model.estimator_ if self.threshold is not None else model
         self.classes = list(model.classes_) if hasattr(model, "classes_") else None
@@ -78,10 +78,10 @@ def _frame(columns: Dict[str, List[Any]]):
     return pd.DataFrame(columns)
 
 
-def _single_threaded(model: Any) -> None:
+def single_threaded(model: Any) -> None:
     """n_jobs=1 on every fitted part: a thread pool per call costs more than one record's work.
 
-    (Large batches raise it again per call, see `_Forest`.)
+    Predictions do not change: it is how the work is scheduled, not what is computed.
     """
     seen = set()
 
@@ -269,4 +269,4 @@ def describe(predictor: Predictor) -> str:
     return "fast path" if predictor.fast else "pipeline path"
 
 
-__all__: Sequence[str] = ["Predictor", "describe"]
+__all__: Sequence[str] = ["Predictor", "describe", "single_threaded"]
