@@ -47,9 +47,14 @@ def cli_logged_in() -> Tuple[bool, str]:
     return (done.returncode == 0, "Azure CLI: logged in" if done.returncode == 0 else "Azure CLI: not logged in (run `az login`)")
 
 
+def unattended(environ: Mapping[str, str] = os.environ) -> bool:
+    """CI (``CI=true``) or a run declared headless (``AMLPIPE_HEADLESS``): nobody is watching."""
+    return environ.get("CI", "").lower() in ("1", "true", "yes") or bool(environ.get("AMLPIPE_HEADLESS"))
+
+
 def headless(environ: Mapping[str, str] = os.environ, stdin_isatty: Optional[Callable[[], bool]] = None) -> bool:
     """True when no person can answer a prompt: CI, papermill, or no terminal on stdin."""
-    if environ.get("CI", "").lower() in ("1", "true", "yes") or environ.get("AMLPIPE_HEADLESS"):
+    if unattended(environ):
         return True
     isatty = stdin_isatty or (lambda: sys.stdin is not None and sys.stdin.isatty())
     return not isatty()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Dict, List, Optional
 
 from ...errors import ResourceError
 from ...settings import AutoMLSettings
 from . import sdk
+from .auth import unattended
 from .errors import translated
 from .run import AzureAutoMLRun
 
@@ -48,7 +48,7 @@ def automl_config_arguments(settings: AutoMLSettings, training_data: Any, comput
 
 def interactive_notebook() -> bool:
     """A person is running this notebook (not papermill, not CI): the RunDetails widget is worth showing."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("AMLPIPE_HEADLESS"):
+    if unattended():
         return False
     try:
         from IPython import get_ipython
