@@ -13,7 +13,7 @@ import logging
 import os
 import zipfile
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Union
 
 import pandas as pd
 
@@ -244,8 +244,3 @@ def feature_schema(features: pd.DataFrame, origin: str = "data") -> Dict[str, st
 def sha256_of_frame(df: pd.DataFrame) -> str:
     """A content hash that does not depend on where the data came from."""
     return hashlib.sha256(df.to_csv(index=False).encode("utf-8")).hexdigest()
-
-
-def split_features(df: pd.DataFrame, label: str, drop: Sequence[str] = ()) -> tuple:
-    """Split into features and label, dropping ``drop`` columns too."""
-    return df.drop(columns=[label, *drop]), df[label]

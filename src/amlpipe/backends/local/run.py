@@ -6,7 +6,6 @@ The calls mirror SDK v1's `Run` and `AutoMLRun`: `get_metrics`, `get_properties`
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -160,10 +159,6 @@ class LocalAutoMLRun(LocalRun):
         if not name:
             raise ResourceError(f"run '{self.id}' was trained on a DataFrame, not a registered dataset")
         return get(self.workspace, name, version).to_pandas_dataframe()
-
-    def get_model_metadata(self) -> Dict[str, Any]:
-        best = LocalRun(self.workspace, self.best_run_id)
-        return json.loads((best.outputs_dir / "metadata.json").read_text())
 
     def register_model(self, model_name: Optional[str] = None, description: Optional[str] = None,
                        tags: Optional[Dict[str, str]] = None):
