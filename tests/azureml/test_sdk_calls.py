@@ -157,14 +157,14 @@ def test_reattach_to_a_run_by_id_and_to_the_latest(cloud, azure_config, heart_cs
 
 
 def test_widget_only_in_an_interactive_notebook(cloud, azure_config, heart_csv, monkeypatch):
-    from amlpipe.backends.azureml import experiment as experiment_module
+    from amlpipe import environment
 
     ws = amlpipe.connect(backend="azureml", config_path=azure_config)
     dataset = ws.register_dataset(heart_csv)
     experiment = ws.get_or_create_experiment("e")
     experiment.submit(amlpipe.AutoMLSettings(), dataset, None, show_output=True)
     assert "RunDetails.show" not in cloud.names()  # pytest is no notebook
-    monkeypatch.setattr(experiment_module, "interactive_notebook", lambda: True)
+    monkeypatch.setattr(environment, "interactive_notebook", lambda: True)
     experiment.submit(amlpipe.AutoMLSettings(), dataset, None, show_output=True)
     assert "RunDetails.show" in cloud.names()
     cloud.calls.clear()
@@ -173,7 +173,7 @@ def test_widget_only_in_an_interactive_notebook(cloud, azure_config, heart_csv, 
 
 
 def test_interactive_notebook_is_false_under_ci(monkeypatch):
-    from amlpipe.backends.azureml.experiment import interactive_notebook
+    from amlpipe.environment import interactive_notebook
 
     monkeypatch.setenv("CI", "true")
     assert interactive_notebook() is False

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from typing import Any, Callable, List, Mapping, Optional, Tuple
 
+from ...environment import unattended
 from ...errors import ConfigError
 from . import sdk
 
@@ -45,11 +46,6 @@ def cli_logged_in() -> Tuple[bool, str]:
     except subprocess.TimeoutExpired:
         return False, "Azure CLI: `az account show` did not answer"
     return (done.returncode == 0, "Azure CLI: logged in" if done.returncode == 0 else "Azure CLI: not logged in (run `az login`)")
-
-
-def unattended(environ: Mapping[str, str] = os.environ) -> bool:
-    """CI (``CI=true``) or a run declared headless (``AMLPIPE_HEADLESS``): nobody is watching."""
-    return environ.get("CI", "").lower() in ("1", "true", "yes") or bool(environ.get("AMLPIPE_HEADLESS"))
 
 
 def headless(environ: Mapping[str, str] = os.environ, stdin_isatty: Optional[Callable[[], bool]] = None) -> bool:

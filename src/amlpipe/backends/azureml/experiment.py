@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional
 
+from ... import environment
 from ...errors import ResourceError
 from ...settings import AutoMLSettings
 from . import sdk
-from .auth import unattended
 from .errors import translated
 from .run import AzureAutoMLRun
 
@@ -46,18 +46,6 @@ def automl_config_arguments(settings: AutoMLSettings, training_data: Any, comput
     return arguments
 
 
-def interactive_notebook() -> bool:
-    """A person is running this notebook (not papermill, not CI): the RunDetails widget is worth showing."""
-    if unattended():
-        return False
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
 class AzureExperiment:
     """An Azure ML experiment; `sdk_experiment` is the SDK's object."""
 
@@ -86,7 +74,7 @@ class AzureExperiment:
             automl_config = sdk.AutoMLConfig(**arguments)
             run = self.sdk_experiment.submit(automl_config, show_output=False)
         logger.info("submitted AutoML run %s", run.id)
-        if show_output and progress in ("auto", "bar") and interactive_notebook():
+        if show_output and progress in ("auto", "bar") and environment.interactive_notebook():
             sdk.RunDetails(run).show()
         return AzureAutoMLRun(self.workspace, run)
 

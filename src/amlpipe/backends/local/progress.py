@@ -1,7 +1,8 @@
 """What the user sees while a local AutoML run searches: trials done, best score, time left.
 
 ``bar`` is a tqdm bar (a widget in a notebook), ``lines`` plain text lines for logs and
-headless runs (papermill, CI), ``none`` nothing; ``auto`` is a bar on a terminal, lines elsewhere.
+headless runs (papermill, CI), ``none`` nothing; ``auto`` is a bar on a terminal or in a
+notebook a person is running, lines elsewhere.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import sys
 import time
 from typing import Optional, TextIO
 
+from ... import environment
 from ...errors import ConfigError
 
 MODES = ("auto", "bar", "lines", "none")
@@ -25,7 +27,8 @@ class SearchProgress:
             raise ConfigError(f"progress mode {mode!r} is not one of {', '.join(MODES)}")
         self.stream = stream or sys.stdout
         if mode == "auto":
-            mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "lines"
+            watched = getattr(self.stream, "isatty", lambda: False)() or environment.interactive_notebook()
+            mode = "bar" if watched and not environment.unattended() else "lines"
         self.mode = mode
         self.budget = budget_seconds
         self.metric = metric
