@@ -6,6 +6,7 @@ import pytest
 from amlpipe import AutoMLSettings, ConfigError
 from amlpipe.backends.local.automl import (
     Candidate,
+    bagged_caruana_selection,
     caruana_selection,
     choose_threshold,
     choose_validation,
@@ -67,6 +68,22 @@ def test_caruana_selection_prefers_the_informative_model():
     assert weights["good"] > weights.get("noise", 0)
     assert score >= 0.95
     assert blend.shape == (400, 2)
+
+
+def test_bagged_selection_averages_weights_over_bootstrap_samples():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 300)
+    good = np.clip(y * 0.5 + rng.random(300) * 0.5, 0, 1)
+    also_good = np.clip(y * 0.4 + rng.random(300) * 0.6, 0, 1)
+    noise = rng.random(300)
+    candidates = [Candidate(name, None, 0.0, np.column_stack([1 - p, p]))
+                  for name, p in (("good", good), ("also_good", also_good), ("noise", noise))]
+    weights, blend, score = bagged_caruana_selection(candidates, y, "AUC_weighted", "classification", [0, 1], None, seed=0)
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert weights["good"] > weights["also_good"] > weights.get("noise", 0.0)
+    assert blend.shape == (300, 2) and score > 0.9
+    again = bagged_caruana_selection(candidates, y, "AUC_weighted", "classification", [0, 1], None, seed=0)[0]
+    assert again == weights  # seeded: the same run gives the same ensemble
 
 
 def test_threshold_maximises_out_of_fold_accuracy():

@@ -27,6 +27,17 @@ def test_auc_weighted_binary_is_the_roc_auc(binary):
     assert metrics.auc_weighted(y, proba, [0, 1]) == pytest.approx(skm.roc_auc_score(y, proba[:, 1]))
 
 
+def test_auc_weighted_with_tied_scores_matches_the_roc_area(binary, multiclass):
+    y, proba = binary
+    tied = np.round(proba, 1)  # many ties: average ranks must give the trapezoidal area
+    assert metrics.auc_weighted(y, tied, [0, 1]) == pytest.approx(skm.roc_auc_score(y, tied[:, 1]), abs=1e-12)
+    y, proba = multiclass
+    tied = np.round(proba, 1)
+    per_class = [skm.roc_auc_score(y == c, tied[:, c]) for c in (0, 1, 2)]
+    expected = np.average(per_class, weights=[np.mean(y == c) for c in (0, 1, 2)])
+    assert metrics.auc_weighted(y, tied, [0, 1, 2]) == pytest.approx(expected, abs=1e-12)
+
+
 def test_auc_weighted_multiclass_is_prevalence_weighted_one_vs_rest(multiclass):
     y, proba = multiclass
     expected = skm.roc_auc_score(y, proba, average="weighted", multi_class="ovr")
