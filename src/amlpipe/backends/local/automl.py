@@ -111,7 +111,7 @@ ENSEMBLE_INIT = 3  # the voting ensemble starts from this many best models
 ENSEMBLE_BAGS = 20  # bootstrap samples the voting weights are averaged over
 # Bagged forests only lose variance with more trees; the search, short of time on small
 # data, settles on a few dozen. The final models and their out-of-fold scores use at least this many.
-FOREST_TREES = 300
+FOREST_TREES = 200
 MIN_SEARCH_SHARE = 0.3  # the search keeps at least this share of the budget
 
 
