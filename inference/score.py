@@ -31,6 +31,7 @@ logger = logging.getLogger("amlpipe.score")
 MODEL_FILE = "model.pkl"
 
 predictor = None
+labels = None  # how each class is written in answers
 schema = None
 keys = ()
 max_rows = contract.DEFAULT_MAX_ROWS
@@ -49,7 +50,7 @@ def find_model_dir(root):
 
 def init():
     """Load the model, its input schema and, when keys are enabled, the keys."""
-    global predictor, schema, keys, max_rows
+    global predictor, labels, schema, keys, max_rows
     folder = find_model_dir(os.environ["AZUREML_MODEL_DIR"])
     model = joblib.load(folder / MODEL_FILE)
     metadata_file = folder / "metadata.json"
@@ -57,6 +58,7 @@ def init():
     # Without metadata (a model AutoML registered on Azure) any numeric fields are accepted.
     schema = metadata.get("input_schema")
     predictor = serving.Predictor(model, schema)
+    labels = contract.label_values(predictor.classes)
     max_rows = int(os.environ.get("AMLPIPE_MAX_ROWS", contract.DEFAULT_MAX_ROWS))
     keys_file = os.environ.get("AMLPIPE_KEYS_FILE")
     if keys_file:
@@ -86,7 +88,6 @@ def predict(parsed):
     if predictor.classes is None:  # regression
         return {"result": [float(v) for v in predictor.predict(parsed.columns)]}
     proba = predictor.predict_proba(parsed.columns)
-    labels = contract.label_values(predictor.classes)
     answer = {"result": [labels[i] for i in predictor.labels(proba)]}
     if parsed.method == "predict_proba":
         answer["classes"] = labels

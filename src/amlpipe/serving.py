@@ -238,7 +238,7 @@ class _Forest:
                 total += self.values[self.roots[i] + self.trees[i].apply(X32)]
             return total
 
-        bounds = np.linspace(0, self.n_trees, len(_pool_workers()) + 1).astype(int)
+        bounds = np.linspace(0, self.n_trees, _CPUS + 1).astype(int)
         shares = [range(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         partials = list(_pool().map(share, shares)) if len(shares) > 1 else [share(shares[0])]
         total = partials[0]
@@ -247,11 +247,8 @@ class _Forest:
         return total / self.n_trees
 
 
+_CPUS = os.cpu_count() or 1
 _POOL = None
-
-
-def _pool_workers() -> range:
-    return range(os.cpu_count() or 1)
 
 
 def _pool():
@@ -260,7 +257,7 @@ def _pool():
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = ThreadPoolExecutor(max_workers=len(_pool_workers()), thread_name_prefix="amlpipe-trees")
+        _POOL = ThreadPoolExecutor(max_workers=_CPUS, thread_name_prefix="amlpipe-trees")
     return _POOL
 
 

@@ -43,9 +43,10 @@ def test_committed_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_thin_notebooks(path):
-    source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    source = "\n".join(code)
     assert not re.search(r"^\s*(def|class) ", source, re.M)
     assert "%%writefile" not in source
     assert not re.search(r"^\s*(import|from) azureml", source, re.M)
     assert re.search(r"(?i)(key|secret|password)\s*=", source) is None
-    assert "amlpipe.record(" in source.split("\n\n")[-1] or "amlpipe.record(" in source
+    assert "amlpipe.record(" in code[-1]  # the last cell records results for the tests

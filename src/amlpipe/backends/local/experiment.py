@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import threading
 import time
 from dataclasses import asdict
@@ -78,8 +79,10 @@ class LocalExperiment:
         label, weight = config.label_column_name, config.weight_column_name
         _, folds, _ = choose_validation(config, len(frame), holdout is not None)
         check_training_data(frame, label, config.task, n_folds=folds, weight=weight, origin=data_tags["dataset"])
-        max_workers = compute_target.max_workers if compute_target is not None else worker_count(config, 10**6)
-        workers = worker_count(config, max_workers)
+        # Without a compute target only max_concurrent_iterations and the CPUs bound the workers.
+        max_nodes = compute_target.max_workers if compute_target is not None else config.max_concurrent_iterations
+        workers = worker_count(config, max_nodes)
+        not_features = [c for c in (label, weight) if c]
 
         client = self.workspace.client
         started = datetime.now(timezone.utc)
@@ -114,18 +117,18 @@ class LocalExperiment:
             watcher.start()
             try:
                 result = run_search(
-                    frame.drop(columns=[c for c in (label, weight) if c]),
+                    frame.drop(columns=not_features),
                     frame[label],
                     config,
                     workers,
                     trial_log,
                     weight=frame[weight] if weight else None,
-                    validation=None if holdout is None else (holdout.drop(columns=[c for c in (label, weight) if c]), holdout[label]),
+                    validation=None if holdout is None else (holdout.drop(columns=not_features), holdout[label]),
                     on_stage=display.stage,
                 )
             finally:
                 watcher.stop()
-            self._record_result(run_id, result, watcher.run_ids, trial_log, config, scratch)
+            self._record_result(run_id, result, watcher.run_ids, trial_log, config, scratch, data_tags)
             outcome = f"Best model: {result.algorithm}, {config.primary_metric} {result.score:.4f} ({result.validation})."
         except BaseException as exc:
             client.set_tag(run_id, "amlpipe.error", f"{type(exc).__name__}: {exc}"[:5000])
@@ -134,6 +137,7 @@ class LocalExperiment:
         finally:
             display.close(outcome)
             debug_handler.close()
+            shutil.rmtree(scratch, ignore_errors=True)  # everything worth keeping is in the run's artifacts
         client.set_terminated(run_id, "FINISHED")
         return run
 
@@ -147,7 +151,7 @@ class LocalExperiment:
         )
 
     def _record_result(self, run_id: str, result: AutoMLResult, trial_runs: Dict[int, str], trial_log: Path,
-                       config: AutoMLSettings, scratch: Path) -> None:
+                       config: AutoMLSettings, scratch: Path, data_tags: Dict[str, str]) -> None:
         client = self.workspace.client
         primary = config.primary_metric
         sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
@@ -165,7 +169,7 @@ class LocalExperiment:
             same = [t for t in result.trials if t.algorithm == result.algorithm]
             best_run_id = trial_runs[max(same, key=lambda t: sign * t.score).number]
         outputs = scratch / "outputs"
-        write_model_outputs(outputs, result, config, client.get_run(run_id).data.tags)
+        write_model_outputs(outputs, result, config, data_tags)
         client.log_artifacts(best_run_id, str(outputs), "outputs")
         _log(client, best_run_id, scores=result.metrics)
         client.set_tag(best_run_id, "amlpipe.best", "true")
@@ -198,7 +202,7 @@ class LocalExperiment:
         return run
 
 
-def write_model_outputs(folder: Path, result: AutoMLResult, config: AutoMLSettings, parent_tags: Dict[str, str]) -> None:
+def write_model_outputs(folder: Path, result: AutoMLResult, config: AutoMLSettings, data_tags: Dict[str, str]) -> None:
     """model.pkl, requirements.txt, metadata.json and the out-of-fold predictions."""
     import joblib
 
@@ -217,8 +221,8 @@ def write_model_outputs(folder: Path, result: AutoMLResult, config: AutoMLSettin
         "input_schema": result.schema,
         "ensemble_weights": result.ensemble_weights,
         "threshold": result.threshold,
-        "dataset": parent_tags.get("dataset"),
-        "dataset_sha256": parent_tags.get("dataset_sha256"),
+        "dataset": data_tags.get("dataset"),
+        "dataset_sha256": data_tags.get("dataset_sha256"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))

@@ -93,25 +93,25 @@ class LocalAutoMLRun(LocalRun):
             print(f"run {self.id}: {self.status}")
         return details
 
-    def get_children(self) -> List[LocalRun]:
-        """The trial and ensemble runs, in the order they ran."""
-        runs = self.workspace.client.search_runs(
+    def _child_runs(self):
+        """The MLflow records of the trial and ensemble runs."""
+        return self.workspace.client.search_runs(
             [self._mlflow_run.info.experiment_id],
             filter_string=f"tags.mlflow.parentRunId = '{self.id}'",
             max_results=10000,
         )
-        runs = sorted(runs, key=lambda r: (r.info.start_time, r.info.run_name))
+
+    def get_children(self) -> List[LocalRun]:
+        """The trial and ensemble runs, in the order they ran."""
+        runs = sorted(self._child_runs(), key=lambda r: (r.info.start_time, r.info.run_name))
         return [LocalRun(self.workspace, r.info.run_id) for r in runs]
 
     def get_leaderboard(self) -> pd.DataFrame:
         """One row per trial and ensemble, best first: iteration, algorithm, metric, duration."""
-        primary = self.properties.get("primary_metric", "AUC_weighted")
+        properties = self.properties
+        primary = properties.get("primary_metric", "AUC_weighted")
         rows = []
-        for r in self.workspace.client.search_runs(
-            [self._mlflow_run.info.experiment_id],
-            filter_string=f"tags.mlflow.parentRunId = '{self.id}'",
-            max_results=10000,
-        ):
+        for r in self._child_runs():
             rows.append(
                 {
                     "iteration": int(r.data.tags.get("amlpipe.iteration", -1)),
@@ -123,7 +123,7 @@ class LocalAutoMLRun(LocalRun):
                 }
             )
         frame = pd.DataFrame(rows, columns=["iteration", "algorithm", primary, "duration_s", "elapsed_s", "run_id"])
-        ascending = self.properties.get("greater_is_better", "True") != "True"
+        ascending = properties.get("greater_is_better", "True") != "True"
         return frame.sort_values(primary, ascending=ascending, kind="stable").reset_index(drop=True)
 
     @property
