@@ -10,6 +10,8 @@ from amlpipe.backends.local.automl import (
     caruana_selection,
     choose_threshold,
     choose_validation,
+    cv_splitters,
+    fixed_candidates,
     learners_for,
     parse_trial,
     worker_count,
@@ -23,6 +25,29 @@ def test_default_learners_and_allowed_blocked_models():
     assert learners_for(AutoMLSettings(allowed_models=["XGBoostClassifier"])) == ["xgboost", "xgb_limitdepth"]
     # blocking a model that only Azure has is honoured trivially
     assert learners_for(AutoMLSettings(blocked_models=["TensorFlowDNN"])) == learners_for(AutoMLSettings())
+
+
+def test_fixed_candidates_follow_the_learners_and_the_task():
+    fixed = fixed_candidates(AutoMLSettings(), learners_for(AutoMLSettings()), workers=2)
+    assert sorted(fixed) == ["ExtremeRandomTreesMinLeaf5", "LightGBMSlow", "RandomForestMinLeaf5"]
+    assert fixed["RandomForestMinLeaf5"].min_samples_leaf == 5
+    assert all(hasattr(est, "predict_proba") for est in fixed.values())
+    blocked = AutoMLSettings(blocked_models=["LightGBM", "ExtremeRandomTrees"])
+    assert list(fixed_candidates(blocked, learners_for(blocked), workers=1)) == ["RandomForestMinLeaf5"]
+    assert fixed_candidates(AutoMLSettings(allowed_models=["XGBoostClassifier"]), ["xgboost"], workers=1) == {}
+    regression = AutoMLSettings(task="regression", primary_metric="r2_score")
+    fixed = fixed_candidates(regression, learners_for(regression), workers=1)
+    assert not any(hasattr(est, "predict_proba") for est in fixed.values()) and len(fixed) == 3
+
+
+def test_candidates_are_scored_on_other_folds_than_the_search_used():
+    y = np.array([0, 1] * 50)
+    search, scoring = cv_splitters("classification", 10, seed=42)
+    search_folds = [frozenset(test) for _, test in search.split(np.zeros(len(y)), y)]
+    scoring_folds = [frozenset(test) for _, test in scoring.split(np.zeros(len(y)), y)]
+    assert len(scoring_folds) == 10 and not set(search_folds) & set(scoring_folds)
+    assert all(y[list(fold)].sum() == 5 for fold in scoring_folds)  # still stratified
+    assert type(cv_splitters("regression", 3, seed=0)[1]).__name__ == "KFold"
 
 
 def test_unknown_or_unavailable_models_are_errors_naming_the_setting():

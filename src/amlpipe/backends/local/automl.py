@@ -279,6 +279,17 @@ def _native_estimator(automl, learner: str, workers: int):
     return wrapper.estimator_class(**params)
 
 
+def cv_splitters(task: str, folds: int, seed: int):
+    """The search's K folds, and other K folds on which the candidates are scored and blended.
+
+    On the folds the search chose them on, the chosen configurations look better than they
+    are (selection bias), and the ensemble would overweight them against the fixed ones.
+    """
+    splitter_cls = StratifiedKFold if task == "classification" else KFold
+    return (splitter_cls(n_splits=folds, shuffle=True, random_state=seed),
+            splitter_cls(n_splits=folds, shuffle=True, random_state=seed + 1))
+
+
 def _out_of_fold(estimator, X, y, splitter, task, weight) -> np.ndarray:
     method = "predict_proba" if task == "classification" else "predict"
     params = {"model__sample_weight": weight} if weight is not None else None
@@ -289,24 +300,37 @@ def _score(primary, task, y, prediction, classes, weight) -> float:
     return metrics.score(primary, y, prediction, classes if task == "classification" else None, weight)
 
 
-def _default_forests(settings: AutoMLSettings, learners: Sequence[str], workers: int) -> Dict[str, object]:
-    """Forests with their libraries' defaults, beside the searched ones.
+def fixed_candidates(settings: AutoMLSettings, learners: Sequence[str], workers: int) -> Dict[str, object]:
+    """Configurations that do well on small tabular data, scored beside the searched ones.
 
-    A search on a few hundred rows picks configurations that fit its folds' noise; the
-    default forests (full-depth trees, many of them) are hard to beat on such data and give
-    the ensemble a member that was not selected on the same folds.
+    A search on a few hundred rows picks configurations that fit its folds' noise; these are
+    not chosen on the data at all, and they give the ensemble members it can trust:
+
+    - forests whose leaves hold at least five rows (ranger's probability forests stop
+      splitting nodes under ten rows): smoother probabilities than full-depth trees;
+    - extremely randomised trees of the same leaf size that consider every feature at each split;
+    - slow, shallow gradient boosting: four leaves, learning rate 0.01, 400 rounds, 70% of
+      the rows and columns per round.
     """
+    from lightgbm import LGBMClassifier, LGBMRegressor
     from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier,
                                   RandomForestRegressor)
 
     classification = settings.task == "classification"
+    forest = dict(n_estimators=FOREST_TREES, min_samples_leaf=5, n_jobs=workers, random_state=settings.seed)
     chosen = {}
     if "rf" in learners:
         cls = RandomForestClassifier if classification else RandomForestRegressor
-        chosen["RandomForestDefault"] = cls(n_estimators=FOREST_TREES, n_jobs=workers, random_state=settings.seed)
+        chosen["RandomForestMinLeaf5"] = cls(**forest)
     if "extra_tree" in learners:
         cls = ExtraTreesClassifier if classification else ExtraTreesRegressor
-        chosen["ExtremeRandomTreesDefault"] = cls(n_estimators=FOREST_TREES, n_jobs=workers, random_state=settings.seed)
+        chosen["ExtremeRandomTreesMinLeaf5"] = cls(max_features=1.0, **forest)
+    if "lgbm" in learners:
+        cls = LGBMClassifier if classification else LGBMRegressor
+        chosen["LightGBMSlow"] = cls(
+            n_estimators=400, learning_rate=0.01, num_leaves=4, min_child_samples=10, subsample=0.7,
+            subsample_freq=1, colsample_bytree=0.7, n_jobs=workers, random_state=settings.seed, verbose=-1,
+        )
     return chosen
 
 
@@ -424,8 +448,7 @@ def run_search(
         raise DataError("featurization='off' needs complete numeric data; some values are missing or not numbers")
 
     if method == "cv":
-        splitter_cls = StratifiedKFold if task == "classification" else KFold
-        splitter = splitter_cls(n_splits=folds, shuffle=True, random_state=settings.seed)
+        splitter, scoring_splitter = cv_splitters(task, folds, settings.seed)
     fit_args = dict(
         task=task,
         metric=_flaml_metric(settings.primary_metric, task, classes),
@@ -466,19 +489,15 @@ def run_search(
 
     tried = [lrn for lrn, cfg in automl.best_config_per_estimator.items() if cfg is not None]
     if method == "cv":
-        on_stage(f"scoring the best model of {len(tried)} algorithms out of fold")
+        fixed = fixed_candidates(settings, learners, workers)
+        on_stage(f"scoring the best model of {len(tried)} algorithms and {len(fixed)} fixed ones out of fold")
+        natives = {ALGORITHM_NAMES.get(lrn, lrn): _native_estimator(automl, lrn, workers) for lrn in tried}
         candidates = []
-        for learner in tried:
-            native = _native_estimator(automl, learner, workers)
+        for name, native in {**natives, **fixed}.items():
             pipeline = Pipeline([("featurize", clone(featurizer)), ("model", clone(native))])
-            oof = _out_of_fold(pipeline, features, y, splitter, task, w)
-            score = _score(settings.primary_metric, task, y, oof, classes, w)
-            candidates.append(Candidate(ALGORITHM_NAMES.get(learner, learner), native, score, oof))
-        for name, native in _default_forests(settings, learners, workers).items():
-            pipeline = Pipeline([("featurize", clone(featurizer)), ("model", clone(native))])
-            oof = _out_of_fold(pipeline, features, y, splitter, task, w)
+            oof = _out_of_fold(pipeline, features, y, scoring_splitter, task, w)
             candidates.append(Candidate(name, native, _score(settings.primary_metric, task, y, oof, classes, w), oof))
-        best, weights, candidates = _pick_final(candidates, y, settings, classes, w, splitter, on_stage)
+        best, weights, candidates = _pick_final(candidates, y, settings, classes, w, scoring_splitter, on_stage)
     else:
         # A holdout gives no out-of-fold predictions to blend: take FLAML's best model.
         learner = automl.best_estimator
@@ -539,7 +558,8 @@ def search_budget(budget: float, task: str, Xf: np.ndarray, y: np.ndarray, worke
     started = time.monotonic()
     cls(n_estimators=FOREST_TREES, n_jobs=workers, random_state=0).fit(Xf, y)
     one_fit = time.monotonic() - started
-    forests = 4  # the searched and the default random and extremely randomised forests
+    # four forests (searched and fixed), plus about one more for the boosted and linear models
+    forests = 5
     estimate = one_fit * forests * (folds + 1) + 0.1 * budget
     return max(budget * MIN_SEARCH_SHARE, budget - estimate)
 
