@@ -13,8 +13,9 @@ Every `AutoMLSettings` field has a meaning here (see DESIGN.md):
 - ``iterations``: the maximum number of trials;
 - ``allowed_models`` / ``blocked_models``: Azure model names, mapped to FLAML learners;
 - ``enable_voting_ensemble`` / ``enable_stack_ensemble``: greedy (Caruana) soft voting over
-  the best model of each algorithm, and a logistic/linear stacker over them, both scored
-  on out-of-fold predictions like the single models;
+  the best model of each algorithm and a few fixed configurations (`fixed_candidates`), and
+  a logistic/linear stacker over them, all scored on out-of-fold predictions from other
+  folds than the search's (`cv_splitters`);
 - ``weight_column_name``: sample weights for training and for every metric.
 """
 
