@@ -26,8 +26,9 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-# Up to this many rows, forests are traversed as one flat array; beyond, scikit-learn's own loops win.
-FLAT_TREE_MAX_ROWS = 64
+# Up to this many rows a request is small: forests are traversed as one flat array and LightGBM
+# runs on one thread; beyond, each tree's compiled loop and every CPU win.
+SMALL_BATCH_ROWS = 64
 
 
 class Predictor:
@@ -183,7 +184,7 @@ def _compile(estimator: Any):
         def boosted(X: np.ndarray) -> np.ndarray:
             # One thread for a few records (starting threads costs more than it saves); every
             # CPU for big batches, where LightGBM shares the rows among them (same numbers).
-            values = booster.predict(X, num_threads=_CPUS if len(X) > FLAT_TREE_MAX_ROWS else 1)
+            values = booster.predict(X, num_threads=_CPUS if len(X) > SMALL_BATCH_ROWS else 1)
             return np.vstack((1.0 - values, values)).transpose() if binary else values
 
         return boosted
@@ -225,7 +226,7 @@ class _Forest:
     def __call__(self, X: np.ndarray) -> np.ndarray:
         if np.isnan(X).any():
             return self.forest.predict_proba(X)
-        if len(X) > FLAT_TREE_MAX_ROWS:
+        if len(X) > SMALL_BATCH_ROWS:
             return self._by_tree(X)
         # Trees compare float32 features with float64 thresholds, as scikit-learn's do.
         X32 = X.astype(np.float32).astype(np.float64)
