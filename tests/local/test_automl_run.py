@@ -25,16 +25,18 @@ def test_run_completes_with_a_logged_cv_auc(trained):
     assert run.tags["dataset"] == f"heart-failure-records:{trained['dataset'].version}"
 
 
-def test_one_child_run_per_trial_plus_ensembles(trained):
+def test_one_child_run_per_trial_plus_fixed_configurations_and_ensembles(trained):
     run = trained["run"]
     children = run.get_children()
     trials = int(run.get_metrics()["trials"])
-    ensembles = [c for c in children if c.tags["amlpipe.algorithm"] in ("VotingEnsemble", "StackEnsemble")]
-    assert trials >= 3
-    assert len(children) == trials + len(ensembles)
-    some_trial = next(c for c in children if c not in ensembles)
-    assert {"AUC_weighted", "duration_seconds"} <= set(some_trial.get_metrics())
-    assert "learner" in some_trial.properties
+    searched = [c for c in children if "learner" in c.properties]
+    assert trials >= 3 and len(searched) == trials
+    assert {"AUC_weighted", "duration_seconds"} <= set(searched[0].get_metrics())
+    others = {c.tags["amlpipe.algorithm"]: c for c in children if c not in searched}
+    assert set(others) == {"RandomForestMinLeaf5", "ExtremeRandomTreesMinLeaf5", "LightGBMSlow", "StackEnsemble"} | (
+        {"VotingEnsemble"} if "VotingEnsemble" in others else set())
+    assert "AUC_weighted" in others["LightGBMSlow"].get_metrics()
+    assert [c for c in children if c.tags.get("amlpipe.best") == "true"] != []
 
 
 def test_leaderboard_is_sorted_best_first(trained):
@@ -124,3 +126,27 @@ def test_the_registered_model_predicts_the_lesson_record_in_a_fresh_process(trai
     assert 0.0 <= answer["p"] <= 1.0
     # The lesson's answer for this average patient with long follow-up is "survives".
     assert answer["label"] == 0
+
+
+def test_a_fixed_configuration_that_wins_holds_the_outputs(tmp_path, heart_csv, monkeypatch):
+    """The fixed configurations are no search trials: when one is the final model, its own child run holds it."""
+    from amlpipe.backends.local import automl
+
+    pick_final = automl._pick_final
+
+    def pick_the_slow_lightgbm(candidates, *args, **kwargs):
+        _, _, options = pick_final(candidates, *args, **kwargs)
+        return next(c for c in options if c.name == "LightGBMSlow"), {}, options
+
+    monkeypatch.setattr(automl, "_pick_final", pick_the_slow_lightgbm)
+    settings = amlpipe.Settings().override({
+        "automl.experiment_timeout_minutes": 0.05, "automl.allowed_models": ["LightGBM"], "automl.path": str(tmp_path),
+    })
+    ws = amlpipe.connect(backend="local", workspace_dir=tmp_path / "ws")
+    run = ws.get_or_create_experiment("fixed").submit(
+        settings.automl, ws.register_dataset(heart_csv, settings.dataset), ws.get_or_create_compute(settings.compute),
+        show_output=False)
+    best_run, model = run.get_output()
+    assert best_run.tags["amlpipe.algorithm"] == "LightGBMSlow"
+    assert "estimator" in best_run.properties and "learner" not in best_run.properties
+    assert model.predict_proba(pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"]).head(3)).shape == (3, 2)

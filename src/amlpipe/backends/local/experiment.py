@@ -155,16 +155,23 @@ class LocalExperiment:
         client = self.workspace.client
         primary = config.primary_metric
         sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
-        ensemble_runs = {}
-        extra = [c for c in result.candidates if c.name in ("VotingEnsemble", "StackEnsemble")]
+        # The ensembles and the fixed configurations were not trials of the search: each gets a child run of its own.
+        searched = {t.algorithm for t in result.trials}
+        extra_runs = {}
+        ensembles = ("VotingEnsemble", "StackEnsemble")
+        singles = [c.name for c in result.candidates if c.name not in ensembles]
+        extra = [c for c in result.candidates if c.name not in searched]
         for offset, candidate in enumerate(extra):
-            ensemble_runs[candidate.name] = _log_child(
-                client, self.id, run_id, len(result.trials) + offset, candidate.name,
-                params={"members": json.dumps(candidate.members or [c.name for c in result.candidates])},
+            if candidate.name in ensembles:
+                params = {"members": json.dumps(candidate.members or singles)}
+            else:
+                params = {"estimator": repr(candidate.estimator)}
+            extra_runs[candidate.name] = _log_child(
+                client, self.id, run_id, len(result.trials) + offset, candidate.name, params=params,
                 scores={primary: candidate.score},
             )
-        if result.algorithm in ensemble_runs:
-            best_run_id = ensemble_runs[result.algorithm]
+        if result.algorithm in extra_runs:
+            best_run_id = extra_runs[result.algorithm]
         else:
             same = [t for t in result.trials if t.algorithm == result.algorithm]
             best_run_id = trial_runs[max(same, key=lambda t: sign * t.score).number]
