@@ -54,14 +54,20 @@ def features_by_outcome(df: pd.DataFrame, label: str):
 
 
 def best_score_over_time(leaderboard: pd.DataFrame, metric: str, greater_is_better: bool = True):
-    """Each trial's score against elapsed time, with the running best and the ensembles built after the search."""
+    """Each trial's score against elapsed time, with the running best; the fixed configurations
+    scored after the search as crosses at its end, the ensembles as lines."""
     trials = leaderboard.dropna(subset=["elapsed_s"]).sort_values("elapsed_s")
-    ensembles = leaderboard[leaderboard["elapsed_s"].isna() & leaderboard[metric].notna()]
+    after = leaderboard[leaderboard["elapsed_s"].isna() & leaderboard[metric].notna()]
+    is_ensemble = after["algorithm"].isin(["VotingEnsemble", "StackEnsemble"])
     fig, ax = _figure()
     ax.scatter(trials["elapsed_s"], trials[metric], s=12, alpha=0.5, label="trial")
     running = trials[metric].cummax() if greater_is_better else trials[metric].cummin()
     ax.step(trials["elapsed_s"], running, where="post", color="#c44e52", label="best so far")
-    for (_, row), style in zip(ensembles.iterrows(), ("--", ":")):
+    fixed = after[~is_ensemble]
+    if len(fixed) and len(trials):
+        ax.scatter([trials["elapsed_s"].max()] * len(fixed), fixed[metric], marker="x", color="#8172b2",
+                   label="fixed configuration (after the search)")
+    for (_, row), style in zip(after[is_ensemble].iterrows(), ("--", ":")):
         ax.axhline(row[metric], linestyle=style, color="#55a868", label=f"{row['algorithm']} (after the search)")
     ax.set_xlabel("seconds since the search started")
     ax.set_ylabel(metric)

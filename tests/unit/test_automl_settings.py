@@ -6,14 +6,14 @@ import pytest
 from amlpipe import AutoMLSettings, ConfigError
 from amlpipe.backends.local.automl import (
     Candidate,
-    bagged_caruana_selection,
-    caruana_selection,
+    _pick_final,
     choose_threshold,
     choose_validation,
     cv_splitters,
     fixed_candidates,
     learners_for,
     parse_trial,
+    tied_with_best,
     worker_count,
 )
 
@@ -80,35 +80,67 @@ def test_workers_bounded_by_compute_and_cpus(monkeypatch):
     assert worker_count(AutoMLSettings(max_concurrent_iterations=1), 3) == 1
 
 
-def test_caruana_selection_prefers_the_informative_model():
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 2, 400)
-    good = np.clip(y * 0.6 + rng.random(400) * 0.4, 0, 1)
-    noise = rng.random(400)
-    candidates = [
-        Candidate("noise", None, 0.5, np.column_stack([1 - noise, noise])),
-        Candidate("good", None, 0.9, np.column_stack([1 - good, good])),
-    ]
-    weights, blend, score = caruana_selection(candidates, y, "AUC_weighted", "classification", [0, 1], None)
-    assert weights["good"] > weights.get("noise", 0)
-    assert score >= 0.95
-    assert blend.shape == (400, 2)
+def _scored(y, splitter, **probabilities):
+    from amlpipe import metrics
+
+    return [Candidate(name, None, metrics.score("AUC_weighted", y, np.column_stack([1 - p, p]), [0, 1]),
+                      np.column_stack([1 - p, p])) for name, p in probabilities.items()]
 
 
-def test_bagged_selection_averages_weights_over_bootstrap_samples():
+def _good_close_weak(y, rng):
+    """A model, a slightly noisier copy of it, and a much noisier one."""
+    good = 0.3 * y + 0.7 * rng.random(len(y))
+    close = np.clip(good + rng.normal(0, 0.05, len(y)), 0, 1)
+    weak = np.clip(good + rng.normal(0, 0.5, len(y)), 0, 1)
+    return good, close, weak
+
+
+def test_tied_candidates_are_those_within_one_standard_error_of_the_best():
     rng = np.random.default_rng(2)
     y = rng.integers(0, 2, 300)
-    good = np.clip(y * 0.5 + rng.random(300) * 0.5, 0, 1)
-    also_good = np.clip(y * 0.4 + rng.random(300) * 0.6, 0, 1)
-    noise = rng.random(300)
-    candidates = [Candidate(name, None, 0.0, np.column_stack([1 - p, p]))
-                  for name, p in (("good", good), ("also_good", also_good), ("noise", noise))]
-    weights, blend, score = bagged_caruana_selection(candidates, y, "AUC_weighted", "classification", [0, 1], None, seed=0)
-    assert sum(weights.values()) == pytest.approx(1.0)
-    assert weights["good"] > weights["also_good"] > weights.get("noise", 0.0)
-    assert blend.shape == (300, 2) and score > 0.9
-    again = bagged_caruana_selection(candidates, y, "AUC_weighted", "classification", [0, 1], None, seed=0)[0]
-    assert again == weights  # seeded: the same run gives the same ensemble
+    splitter = cv_splitters("classification", 10, 0)[1]
+    good, close, weak = _good_close_weak(y, rng)
+    candidates = _scored(y, splitter, good=good, close=close, weak=weak)
+    scores = {c.name: c.score for c in candidates}
+    assert scores["good"] > scores["close"] > scores["weak"]
+    tied = [c.name for c in tied_with_best(candidates, y, splitter, "AUC_weighted", "classification", [0, 1], None)]
+    assert tied == ["good", "close"]
+
+
+def test_tied_candidates_for_an_error_metric():
+    from amlpipe import metrics
+
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=300)
+    splitter = cv_splitters("regression", 10, 0)[1]
+    good = y + rng.normal(0, 0.5, 300)
+    predictions = {"good": good, "close": good + rng.normal(0, 0.05, 300), "weak": good + rng.normal(0, 1.0, 300)}
+    primary = "normalized_root_mean_squared_error"
+    candidates = [Candidate(name, None, metrics.score(primary, y, p), p) for name, p in predictions.items()]
+    tied = tied_with_best(candidates, y, splitter, primary, "regression", None, None)
+    assert [c.name for c in tied] == ["good", "close"]
+
+
+def test_final_model_is_the_equal_vote_of_the_tied_candidates():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    splitter = cv_splitters("classification", 10, 0)[1]
+    good, close, weak = _good_close_weak(y, rng)
+    candidates = _scored(y, splitter, good=good, close=close, weak=weak)
+    settings = AutoMLSettings(enable_stack_ensemble=False)
+    final, weights, options = _pick_final(candidates, y, settings, [0, 1], None, splitter, lambda stage: None)
+    assert final.name == "VotingEnsemble"
+    assert weights == {"good": 0.5, "close": 0.5}
+    assert [name for name, _ in final.estimator.estimators] == ["good", "close"]
+    assert np.allclose(final.oof, (candidates[0].oof + candidates[1].oof) / 2)
+    assert [c.name for c in options] == ["good", "close", "weak", "VotingEnsemble"]
+    # no vote when it is disabled, or when nothing is tied with the best: the best model alone
+    no_vote = AutoMLSettings(enable_stack_ensemble=False, enable_voting_ensemble=False)
+    assert _pick_final(candidates, y, no_vote, [0, 1], None, splitter, lambda stage: None)[0].name == "good"
+    alone = [c for c in candidates if c.name != "close"]
+    final, weights, options = _pick_final(alone, y, settings, [0, 1], None, splitter, lambda stage: None)
+    assert (final.name, weights) == ("good", {})
+    assert "VotingEnsemble" not in [c.name for c in options]
 
 
 def test_threshold_maximises_out_of_fold_accuracy():

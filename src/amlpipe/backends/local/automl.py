@@ -12,10 +12,11 @@ Every `AutoMLSettings` field has a meaning here (see DESIGN.md):
   a holdout share, a given holdout, or Azure's rule by row count;
 - ``iterations``: the maximum number of trials;
 - ``allowed_models`` / ``blocked_models``: Azure model names, mapped to FLAML learners;
-- ``enable_voting_ensemble`` / ``enable_stack_ensemble``: greedy (Caruana) soft voting over
-  the best model of each algorithm and a few fixed configurations (`fixed_candidates`), and
-  a logistic/linear stacker over them, all scored on out-of-fold predictions from other
-  folds than the search's (`cv_splitters`);
+- ``enable_voting_ensemble`` / ``enable_stack_ensemble``: equal-weight soft voting over the
+  candidates (the best model of each algorithm and a few fixed configurations,
+  `fixed_candidates`) tied with the best (`tied_with_best`), and a logistic/linear stacker
+  over all of them, all scored on out-of-fold predictions from other folds than the
+  search's (`cv_splitters`);
 - ``weight_column_name``: sample weights for training and for every metric.
 """
 
@@ -107,9 +108,6 @@ ALGORITHM_NAMES = {
     "enet": "ElasticNet",
     "lassolars": "LassoLars",
 }
-ENSEMBLE_ROUNDS = 15  # Azure's default ensemble_iterations
-ENSEMBLE_INIT = 3  # the voting ensemble starts from this many best models
-ENSEMBLE_BAGS = 20  # bootstrap samples the voting weights are averaged over
 # Bagged forests only lose variance with more trees; the search, short of time on small
 # data, settles on a few dozen. The final models and their out-of-fold scores use at least this many.
 FOREST_TREES = 200
@@ -335,66 +333,18 @@ def fixed_candidates(settings: AutoMLSettings, learners: Sequence[str], workers:
     return chosen
 
 
-def bagged_caruana_selection(
-    candidates: Sequence[Candidate], y, primary: str, task: str, classes, weight, seed: int,
-    bags: int = ENSEMBLE_BAGS,
-) -> Tuple[Dict[str, float], np.ndarray, float]:
-    """Caruana selection on bootstrap samples of the out-of-fold rows, weights averaged over the bags
-    (Caruana et al. 2006): on a few hundred rows one selection fits their noise.
+def tied_with_best(candidates: Sequence[Candidate], y, splitter, primary: str, task: str, classes, weight) -> List[Candidate]:
+    """The candidates whose out-of-fold score is within one standard error of the best one's.
 
-    Returns:
-        The weight of each member, the blended out-of-fold prediction and its score on all rows.
-    """
-    rng = np.random.default_rng(seed)
-    y = np.asarray(y)
-    totals = {c.name: 0.0 for c in candidates}
-    for _ in range(bags):
-        rows = rng.integers(0, len(y), len(y))
-        if classes is not None and len(np.unique(y[rows])) < len(classes):
-            continue  # a bag without every class cannot be scored
-        sample = [Candidate(c.name, c.estimator, c.score, c.oof[rows]) for c in candidates]
-        bag_weights, _, _ = caruana_selection(sample, y[rows], primary, task, classes,
-                                              None if weight is None else np.asarray(weight)[rows])
-        for name, share in bag_weights.items():
-            totals[name] += share
-    total = sum(totals.values())
-    weights = {name: share / total for name, share in totals.items() if share > 0}
-    blend = sum(weights.get(c.name, 0.0) * c.oof for c in candidates)
-    return weights, blend, _score(primary, task, y, blend, classes, weight)
-
-
-def caruana_selection(
-    candidates: Sequence[Candidate], y, primary: str, task: str, classes, weight, rounds: int = ENSEMBLE_ROUNDS
-) -> Tuple[Dict[str, float], np.ndarray, float]:
-    """Greedy ensemble selection with replacement (Caruana et al. 2004), as Azure's VotingEnsemble.
-
-    Returns:
-        The weight of each member, the blended out-of-fold prediction and its score.
+    The standard error is that of the best candidate's per-fold scores. On a few hundred rows
+    the candidates inside it cannot be told apart: ranking or weighting them by these scores
+    (as greedy ensemble selection does) fits the noise of the folds.
     """
     sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
-    counts = {c.name: 0 for c in candidates}
-    blend_sum = np.zeros_like(candidates[0].oof, dtype=float)
-    # Start from the best few, equally weighted (Caruana et al.'s sorted initialisation):
-    # greedy steps from a single model overfit small validation sets.
-    ranked = sorted(candidates, key=lambda c: sign * c.score, reverse=True)[:ENSEMBLE_INIT]
-    for c in ranked:
-        counts[c.name] += 1
-        blend_sum += c.oof
-    best = (sign * _score(primary, task, y, blend_sum / len(ranked), classes, weight), dict(counts), blend_sum.copy())
-    for step in range(len(ranked) + 1, rounds + 1):
-        scored = []
-        for c in candidates:
-            trial_blend = (blend_sum + c.oof) / step
-            scored.append((sign * _score(primary, task, y, trial_blend, classes, weight), c))
-        value, chosen = max(scored, key=lambda pair: pair[0])
-        counts[chosen.name] += 1
-        blend_sum += chosen.oof
-        if value > best[0]:  # keep the best ensemble met on the way, not the last one
-            best = (value, dict(counts), blend_sum.copy())
-    value, counts, blend_sum = best
-    total = sum(counts.values())
-    weights = {name: n / total for name, n in counts.items() if n}
-    return weights, blend_sum / total, sign * value
+    best = max(candidates, key=lambda c: sign * c.score)
+    per_fold = _fold_scores(best.oof, y, splitter, primary, task, classes, weight)
+    margin = per_fold.std(ddof=1) / np.sqrt(len(per_fold))
+    return [c for c in candidates if sign * (best.score - c.score) <= margin]
 
 
 def run_search(
@@ -566,26 +516,34 @@ def search_budget(budget: float, task: str, Xf: np.ndarray, y: np.ndarray, worke
 
 
 def _pick_final(candidates, y, settings, classes, w, splitter, on_stage) -> Tuple[Candidate, Dict[str, float], List[Candidate]]:
-    """The best of: each single model, the voting ensemble, the stack ensemble (all of them returned too)."""
+    """The final model: the voting ensemble of the candidates tied with the best, or the best
+    single model when none is tied with it; the stack ensemble replaces either only if it
+    leads by more than one standard error. Every option is returned too.
+    """
     from sklearn.ensemble import StackingClassifier, StackingRegressor, VotingClassifier, VotingRegressor
     from sklearn.linear_model import LinearRegression, LogisticRegression
 
     task, primary = settings.task, settings.primary_metric
     sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
     options = list(candidates)
-    weights: Dict[str, float] = {}
-    members = [(c.name, c.estimator) for c in candidates]
-    if settings.enable_voting_ensemble and len(candidates) > 1:
-        on_stage("building the voting ensemble")
-        weights, blend, value = bagged_caruana_selection(candidates, y, primary, task, classes, w, settings.seed)
-        chosen = [(name, est) for name, est in members if name in weights]
+    final = max(candidates, key=lambda c: sign * c.score)
+    tied = tied_with_best(candidates, y, splitter, primary, task, classes, w)
+    if settings.enable_voting_ensemble and len(tied) > 1:
+        # Equal votes: the single best of the tied models, or weights fitted to their
+        # scores, would be chosen on noise (measured in benchmarks/RESULTS.md).
+        on_stage(f"building the voting ensemble of the {len(tied)} models tied with the best")
+        weights = {c.name: 1 / len(tied) for c in tied}
+        members = [(c.name, c.estimator) for c in tied]
         if task == "classification":
-            voter = VotingClassifier(chosen, voting="soft", weights=[weights[n] for n, _ in chosen])
+            voter = VotingClassifier(members, voting="soft", weights=list(weights.values()))
         else:
-            voter = VotingRegressor(chosen, weights=[weights[n] for n, _ in chosen])
-        options.append(Candidate("VotingEnsemble", voter, value, blend, dict(weights)))
+            voter = VotingRegressor(members, weights=list(weights.values()))
+        blend = np.mean([c.oof for c in tied], axis=0)
+        final = Candidate("VotingEnsemble", voter, _score(primary, task, y, blend, classes, w), blend, weights)
+        options.append(final)
     if settings.enable_stack_ensemble and len(candidates) > 1:
         on_stage("building the stack ensemble")
+        members = [(c.name, c.estimator) for c in candidates]
         # The stacker is scored by cross-validating it on the members' out-of-fold predictions.
         if task == "classification":
             level1 = np.column_stack([c.oof[:, 1:] for c in candidates])
@@ -597,18 +555,13 @@ def _pick_final(candidates, y, settings, classes, w, splitter, on_stage) -> Tupl
             meta = LinearRegression(positive=True)
             stack_oof = cross_val_predict(meta, level1, y, cv=splitter)
             stacker = StackingRegressor(members, final_estimator=meta, cv=splitter)
-        options.append(Candidate("StackEnsemble", stacker, _score(primary, task, y, stack_oof, classes, w), stack_oof))
-    best = max(options, key=lambda c: sign * c.score)
-    voting = next((c for c in options if c.name == "VotingEnsemble"), None)
-    if voting is not None and best is not voting and best.name != "StackEnsemble":
-        # On small data a single model's lead over the ensemble is mostly noise, and the
-        # ensemble varies less: keep the single model only if it leads by more than one
-        # standard error of the paired per-fold difference.
-        lead = sign * (_fold_scores(best.oof, y, splitter, primary, task, classes, w)
-                       - _fold_scores(voting.oof, y, splitter, primary, task, classes, w))
-        if lead.mean() <= lead.std(ddof=1) / np.sqrt(len(lead)):
-            best = voting
-    return best, (weights if best.name == "VotingEnsemble" else {}), options
+        stack = Candidate("StackEnsemble", stacker, _score(primary, task, y, stack_oof, classes, w), stack_oof)
+        options.append(stack)
+        lead = sign * (_fold_scores(stack.oof, y, splitter, primary, task, classes, w)
+                       - _fold_scores(final.oof, y, splitter, primary, task, classes, w))
+        if lead.mean() > lead.std(ddof=1) / np.sqrt(len(lead)):
+            final = stack
+    return final, dict(final.members), options
 
 
 def _fold_scores(oof, y, splitter, primary, task, classes, w) -> np.ndarray:
