@@ -33,7 +33,8 @@ def test_one_child_run_per_trial_plus_fixed_configurations_and_ensembles(trained
     assert trials >= 3 and len(searched) == trials
     assert {"AUC_weighted", "duration_seconds"} <= set(searched[0].get_metrics())
     others = {c.tags["amlpipe.algorithm"]: c for c in children if c not in searched}
-    assert set(others) == {"RandomForestMinLeaf5", "ExtremeRandomTreesMinLeaf5", "LightGBMSlow", "StackEnsemble"} | (
+    assert set(others) == {"RandomForestMinLeaf5", "ExtremeRandomTreesMinLeaf5", "LightGBMSlow", "LightGBMStumps",
+                           "StackEnsemble"} | (
         {"VotingEnsemble"} if "VotingEnsemble" in others else set())
     assert "AUC_weighted" in others["LightGBMSlow"].get_metrics()
     assert [c for c in children if c.tags.get("amlpipe.best") == "true"] != []

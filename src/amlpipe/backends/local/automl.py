@@ -309,7 +309,10 @@ def fixed_candidates(settings: AutoMLSettings, learners: Sequence[str], workers:
       splitting nodes under ten rows): smoother probabilities than full-depth trees;
     - extremely randomised trees of the same leaf size that consider every feature at each split;
     - slow, shallow gradient boosting: four leaves, learning rate 0.01, 400 rounds, 70% of
-      the rows and columns per round.
+      the rows and columns per round;
+    - boosted stumps (two leaves, 800 rounds, otherwise the same): an additive model, one
+      learned curve per feature and no interactions, as generalised additive models and
+      explainable boosting machines; it errs differently from the forests.
     """
     from lightgbm import LGBMClassifier, LGBMRegressor
     from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier,
@@ -326,10 +329,10 @@ def fixed_candidates(settings: AutoMLSettings, learners: Sequence[str], workers:
         chosen["ExtremeRandomTreesMinLeaf5"] = cls(max_features=1.0, **forest)
     if "lgbm" in learners:
         cls = LGBMClassifier if classification else LGBMRegressor
-        chosen["LightGBMSlow"] = cls(
-            n_estimators=400, learning_rate=0.01, num_leaves=4, min_child_samples=10, subsample=0.7,
-            subsample_freq=1, colsample_bytree=0.7, n_jobs=workers, random_state=settings.seed, verbose=-1,
-        )
+        slow = dict(learning_rate=0.01, min_child_samples=10, subsample=0.7, subsample_freq=1, colsample_bytree=0.7,
+                    n_jobs=workers, random_state=settings.seed, verbose=-1)
+        chosen["LightGBMSlow"] = cls(n_estimators=400, num_leaves=4, **slow)
+        chosen["LightGBMStumps"] = cls(n_estimators=800, num_leaves=2, **slow)
     return chosen
 
 
