@@ -11,6 +11,8 @@ directly:
   all trees at once for small batches (the same float32 comparisons as scikit-learn's
   trees); for large batches each tree's compiled `apply` finds the leaves and their
   values are added up, the trees shared among the CPUs;
+- LightGBM models are called through their booster, and boosted stumps (trees of one split)
+  are summed into one step function per feature;
 - voting ensembles average their members with the pipeline's weights; any other member
   or model is called as it is.
 
@@ -180,11 +182,15 @@ def _compile(estimator: Any):
         # wrapper stacks after its complement; that is done here the same way.
         booster = estimator.booster_
         binary = kind == "LGBMClassifier" and estimator.n_classes_ == 2
+        additive = _Stumps.build(booster)
 
         def boosted(X: np.ndarray) -> np.ndarray:
-            # One thread for a few records (starting threads costs more than it saves); every
-            # CPU for big batches, where LightGBM shares the rows among them (same numbers).
-            values = booster.predict(X, num_threads=_CPUS if len(X) > SMALL_BATCH_ROWS else 1)
+            if additive is not None and not np.isnan(X).any():
+                values = additive(X)
+            else:
+                # One thread for a few records (starting threads costs more than it saves); every
+                # CPU for big batches, where LightGBM shares the rows among them (same numbers).
+                values = booster.predict(X, num_threads=_CPUS if len(X) > SMALL_BATCH_ROWS else 1)
             return np.vstack((1.0 - values, values)).transpose() if binary else values
 
         return boosted
@@ -260,6 +266,54 @@ class _Forest:
         for partial in partials[1:]:
             total += partial
         return total / self.n_trees
+
+
+class _Stumps:
+    """A LightGBM model whose trees split at most once: an additive model. Its hundreds of trees
+    add up to one step function per feature, evaluated with one binary search per feature
+    instead of a walk through every tree (800 trees: 48 ms for 10,000 rows in LightGBM)."""
+
+    LINKS = {"binary sigmoid:1": "sigmoid", "regression": "identity"}
+
+    def __init__(self, bias: float, steps: list, link: str):
+        self.bias, self.steps, self.link = bias, steps, link
+
+    @classmethod
+    def build(cls, booster: Any) -> Optional["_Stumps"]:
+        """None unless every tree is a leaf or one plain ``<=`` split on a feature with no missing values."""
+        model = booster.dump_model()
+        link = cls.LINKS.get(model.get("objective"))
+        if link is None or model.get("num_tree_per_iteration", 1) != 1 or model.get("average_output"):
+            return None
+        bias = 0.0
+        splits: Dict[int, list] = {}
+        for tree in model["tree_info"]:
+            node = tree["tree_structure"]
+            if "leaf_value" in node:
+                bias += node["leaf_value"]
+                continue
+            left, right = node["left_child"], node["right_child"]
+            if (node["decision_type"] != "<=" or node["missing_type"] != "None"
+                    or "leaf_value" not in left or "leaf_value" not in right):
+                return None
+            splits.setdefault(node["split_feature"], []).append((node["threshold"], left["leaf_value"], right["leaf_value"]))
+        steps = []
+        for feature, trees in sorted(splits.items()):
+            threshold, left, right = (np.asarray(column, dtype=float) for column in zip(*trees))
+            order = np.argsort(threshold, kind="stable")
+            # Every tree gives its right leaf, plus (left - right) where x <= threshold: for the
+            # thresholds sorted, those trees are the ones from the first threshold >= x on.
+            extra = (left - right)[order]
+            from_here = np.concatenate([np.cumsum(extra[::-1])[::-1], [0.0]])
+            bias += right.sum()
+            steps.append((feature, threshold[order], from_here))
+        return cls(bias, steps, link)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        raw = np.full(len(X), self.bias)
+        for feature, thresholds, from_here in self.steps:
+            raw += from_here[np.searchsorted(thresholds, X[:, feature], side="left")]
+        return 1.0 / (1.0 + np.exp(-raw)) if self.link == "sigmoid" else raw
 
 
 _CPUS = os.cpu_count() or 1

@@ -519,9 +519,9 @@ def search_budget(budget: float, task: str, Xf: np.ndarray, y: np.ndarray, worke
 
 
 def _pick_final(candidates, y, settings, classes, w, splitter, on_stage) -> Tuple[Candidate, Dict[str, float], List[Candidate]]:
-    """The final model: the voting ensemble of the candidates tied with the best, or the best
-    single model when none is tied with it; the stack ensemble replaces either only if it
-    leads by more than one standard error. Every option is returned too.
+    """The final model: the voting ensemble of the candidates tied with the best (the best
+    single model when no other is tied with it or voting is off); the stack ensemble replaces
+    it only by leading it by more than one standard error. Every option is returned too.
     """
     from sklearn.ensemble import StackingClassifier, StackingRegressor, VotingClassifier, VotingRegressor
     from sklearn.linear_model import LinearRegression, LogisticRegression
