@@ -81,27 +81,25 @@ def test_workers_bounded_by_compute_and_cpus(monkeypatch):
     assert worker_count(AutoMLSettings(max_concurrent_iterations=1), 3) == 1
 
 
-def _scored(y, splitter, **probabilities):
+def _three_candidates(seed):
+    """Two-class labels, the scoring folds, and three scored candidates: a model, a slightly
+    noisier copy of it, and a much noisier one."""
     from amlpipe import metrics
 
-    return [Candidate(name, None, metrics.score("AUC_weighted", y, np.column_stack([1 - p, p]), [0, 1]),
-                      np.column_stack([1 - p, p])) for name, p in probabilities.items()]
-
-
-def _good_close_weak(y, rng):
-    """A model, a slightly noisier copy of it, and a much noisier one."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 300)
     good = 0.3 * y + 0.7 * rng.random(len(y))
     close = np.clip(good + rng.normal(0, 0.05, len(y)), 0, 1)
     weak = np.clip(good + rng.normal(0, 0.5, len(y)), 0, 1)
-    return good, close, weak
+    candidates = []
+    for name, p in (("good", good), ("close", close), ("weak", weak)):
+        proba = np.column_stack([1 - p, p])
+        candidates.append(Candidate(name, None, metrics.score("AUC_weighted", y, proba, [0, 1]), proba))
+    return y, cv_splitters("classification", 10, 0)[1], candidates
 
 
 def test_tied_candidates_are_those_within_one_standard_error_of_the_best():
-    rng = np.random.default_rng(2)
-    y = rng.integers(0, 2, 300)
-    splitter = cv_splitters("classification", 10, 0)[1]
-    good, close, weak = _good_close_weak(y, rng)
-    candidates = _scored(y, splitter, good=good, close=close, weak=weak)
+    y, splitter, candidates = _three_candidates(2)
     scores = {c.name: c.score for c in candidates}
     assert scores["good"] > scores["close"] > scores["weak"]
     tied = [c.name for c in tied_with_best(candidates, y, splitter, "AUC_weighted", "classification", [0, 1], None)]
@@ -123,11 +121,7 @@ def test_tied_candidates_for_an_error_metric():
 
 
 def test_final_model_is_the_equal_vote_of_the_tied_candidates():
-    rng = np.random.default_rng(3)
-    y = rng.integers(0, 2, 300)
-    splitter = cv_splitters("classification", 10, 0)[1]
-    good, close, weak = _good_close_weak(y, rng)
-    candidates = _scored(y, splitter, good=good, close=close, weak=weak)
+    y, splitter, candidates = _three_candidates(3)
     settings = AutoMLSettings(enable_stack_ensemble=False)
     final, weights, options = _pick_final(candidates, y, settings, [0, 1], None, splitter, lambda stage: None)
     assert final.name == "VotingEnsemble"
