@@ -30,7 +30,7 @@ def kernel_overhead(folder: Path, repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
         started = time.monotonic()
-        # as amlpipe.pipeline runs each notebook
+        # as amlpipe.notebook_runner runs each notebook
         papermill.execute_notebook(str(path), str(folder / "empty.out.ipynb"), kernel_name="python3", progress_bar=False,
                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])
         times.append(time.monotonic() - started)

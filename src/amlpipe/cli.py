@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .pipeline import run_pipeline, default_output_dir
+    from .notebook_runner import run_pipeline, default_output_dir
 
     backend = load_config(args.config, args.backend).backend  # fail fast on a bad config
     parameters = {"BACKEND": backend, "PROGRESS": "lines"}

@@ -5,7 +5,7 @@ import re
 import nbformat
 import pytest
 
-from amlpipe.pipeline import CLEANUP_STEP, NOTEBOOK_DIR, STEPS, declared_parameters
+from amlpipe.notebook_runner import CLEANUP_STEP, NOTEBOOK_DIR, STEPS, declared_parameters
 
 NOTEBOOKS = [NOTEBOOK_DIR / f"{name}.ipynb" for name in (*STEPS, CLEANUP_STEP)]
 # What `amlpipe run` and the notebook tests pass, by notebook (the CLI filters by declaration).

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from amlpipe.notebook import read_records
-from amlpipe.pipeline import CLEANUP_STEP, STEPS, run_pipeline
+from amlpipe.notebook_runner import CLEANUP_STEP, STEPS, run_pipeline
 
 pytestmark = pytest.mark.slow
 
