@@ -124,10 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from . import backends
     from .config import load_config
     from .notebook_runner import run_pipeline, default_output_dir
 
-    backend = load_config(args.config, args.backend).backend  # fail fast on a bad config
+    config = load_config(args.config, args.backend)
+    backend = backends.get(config.backend, config.backend_source).name  # fail fast on a bad config
     parameters = {"BACKEND": backend, "PROGRESS": "lines"}
     if args.config:
         parameters["CONFIG_PATH"] = str(Path(args.config).resolve())

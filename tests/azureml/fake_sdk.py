@@ -17,6 +17,7 @@ class Cloud:
     def __init__(self):
         self.calls: List[Tuple[str, Dict[str, Any]]] = []
         self.computes: Dict[str, Any] = {}
+        self.experiments: Dict[str, Any] = {}
         self.datasets: Dict[str, Any] = {}
         self.runs: Dict[str, Any] = {}
         self.models: List[Any] = []
@@ -225,6 +226,12 @@ def build(cloud: Cloud) -> Dict[str, Any]:
         def __init__(self, workspace, name):
             cloud.record("Experiment", name=name)
             self.name = name
+            cloud.experiments.setdefault(name, self)  # the SDK gets or creates it in the cloud
+
+        @staticmethod
+        def list(workspace, experiment_name=None):
+            cloud.record("Experiment.list", experiment_name=experiment_name)
+            return [e for name, e in cloud.experiments.items() if experiment_name in (None, name)]
 
         def submit(self, config, show_output=False):
             cloud.record("Experiment.submit", config=config, show_output=show_output)
@@ -253,7 +260,7 @@ def build(cloud: Cloud) -> Dict[str, Any]:
             self.swagger_uri = self.scoring_uri.replace("score", "swagger.json")
             self.tags = {}
 
-        def wait_for_deployment(self, show_output=False):
+        def wait_for_deployment(self, show_output=False, timeout_sec=None):
             cloud.record("Webservice.wait_for_deployment", show_output=show_output)
             if cloud.deployment_fails:
                 self.state = "Failed"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, List
+from typing import Any, List, Optional
 
 from ...errors import ResourceError
 from ...settings import ComputeSettings
@@ -64,12 +64,16 @@ def get_or_create(ws, settings: ComputeSettings) -> AzureCompute:
     return AzureCompute(target, settings)
 
 
-def get(ws, name: str) -> AzureCompute:
-    """An existing AmlCompute cluster."""
+def get(ws, name: str) -> Optional[AzureCompute]:
+    """An existing AmlCompute cluster, or None when there is none.
+
+    Raises:
+        ResourceError: a compute of that name exists but is not an AmlCompute cluster.
+    """
     try:
         target = sdk.ComputeTarget(workspace=ws.sdk_workspace, name=name)
-    except sdk.ComputeTargetException as exc:
-        raise ResourceError(f"compute '{name}' not found in workspace {ws.name}; run the setup step first") from exc
+    except sdk.ComputeTargetException:
+        return None
     if not isinstance(target, sdk.AmlCompute):
         raise ResourceError(f"compute '{name}' is not an AmlCompute cluster")
     return AzureCompute(target, ComputeSettings(name=name))

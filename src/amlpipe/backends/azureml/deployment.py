@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ... import inference
-from ...errors import DeploymentError, ResourceError, ScoringError
+from ...errors import DeploymentError, ScoringError
 from ...settings import InferenceSettings, ServiceSettings
 from . import sdk
 from .errors import translated
@@ -54,9 +54,13 @@ class AzureService:
         return first.name, int(first.version)
 
     def wait_for_deployment(self, show_output: bool = False, timeout_seconds: Optional[float] = None) -> None:
-        """`service.wait_for_deployment(show_output)`; a failure raises with the container's logs."""
+        """`service.wait_for_deployment(show_output, timeout_sec)`; a failure raises with the container's logs.
+
+        ``timeout_seconds`` None: the SDK's own limit.
+        """
+        timeout = {} if timeout_seconds is None else {"timeout_sec": timeout_seconds}
         try:
-            self.sdk_service.wait_for_deployment(show_output=show_output)
+            self.sdk_service.wait_for_deployment(show_output=show_output, **timeout)
         except sdk.WebserviceException as exc:
             raise DeploymentError(
                 f"service '{self.name}' failed to deploy: {exc}\n--- container logs ---\n{self.get_logs()}"
@@ -79,11 +83,13 @@ class AzureService:
         with translated(f"service '{self.name}'"):
             return tuple(self.sdk_service.get_keys())
 
-    def get_logs(self, lines: int = 0) -> str:
+    def get_logs(self, lines: Optional[int] = None) -> str:
+        """`service.get_logs()`: the container's log, its last ``lines`` lines when given."""
         try:
-            return self.sdk_service.get_logs() or ""
+            text = self.sdk_service.get_logs() or ""
         except sdk.WebserviceException as exc:
             return f"(no logs: {exc})"
+        return "\n".join(text.splitlines()[-lines:]) if lines else text
 
     def delete(self) -> None:
         with translated(f"service '{self.name}'"):
@@ -124,11 +130,12 @@ def deploy(ws, model, service: ServiceSettings, inference_config: Optional[Infer
     return AzureService(deployed)
 
 
-def get(ws, name: str) -> AzureService:
+def get(ws, name: str) -> Optional[AzureService]:
+    """`Webservice(ws, name)`, or None when there is none."""
     try:
         return AzureService(sdk.Webservice(ws.sdk_workspace, name=name))
-    except sdk.WebserviceException as exc:
-        raise ResourceError(f"service '{name}' not found in workspace {ws.name}") from exc
+    except sdk.WebserviceException:
+        return None
 
 
 def list_services(ws) -> List[AzureService]:

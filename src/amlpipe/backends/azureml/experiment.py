@@ -6,8 +6,8 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from ... import environment
-from ...errors import ResourceError
 from ...settings import AutoMLSettings
+from ..base import BaseExperiment
 from . import sdk
 from .errors import translated
 from .run import AzureAutoMLRun
@@ -46,7 +46,7 @@ def automl_config_arguments(settings: AutoMLSettings, training_data: Any, comput
     return arguments
 
 
-class AzureExperiment:
+class AzureExperiment(BaseExperiment):
     """An Azure ML experiment; `sdk_experiment` is the SDK's object."""
 
     def __init__(self, ws, sdk_experiment: Any):
@@ -84,15 +84,13 @@ class AzureExperiment:
             runs = list(self.sdk_experiment.get_runs(type="automl"))
         return [AzureAutoMLRun(self.workspace, sdk.AutoMLRun(self.sdk_experiment, r.id)) for r in runs]
 
-    def get_run(self, run_id: Optional[str] = None) -> AzureAutoMLRun:
-        """Reattach to an AutoML run by id (`AutoMLRun(experiment, run_id)`), or the latest one."""
-        if run_id in (None, "", "latest"):
-            runs = self.get_runs()
-            if not runs:
-                raise ResourceError(f"experiment '{self.name}' has no AutoML run yet; submit one first")
-            return runs[0]
-        with translated(f"run '{run_id}' in experiment '{self.name}'"):
-            return AzureAutoMLRun(self.workspace, sdk.AutoMLRun(self.sdk_experiment, run_id))
+    def _find_run(self, run_id: str) -> Optional[AzureAutoMLRun]:
+        """Reattach to an AutoML run by id (`AutoMLRun(experiment, run_id)`), or None."""
+        try:
+            found = sdk.AutoMLRun(self.sdk_experiment, run_id)
+        except sdk.UserErrorException:
+            return None
+        return AzureAutoMLRun(self.workspace, found)
 
 
 def get_or_create(ws, name: str) -> AzureExperiment:
@@ -100,4 +98,8 @@ def get_or_create(ws, name: str) -> AzureExperiment:
     return AzureExperiment(ws, sdk.Experiment(ws.sdk_workspace, name))
 
 
-get = get_or_create  # Experiment(ws, name) is get-or-create in SDK v1
+def get(ws, name: str) -> Optional[AzureExperiment]:
+    """`Experiment.list(ws, experiment_name=name)`: the experiment, or None (it is not created)."""
+    with translated(f"experiment '{name}'"):
+        found = sdk.Experiment.list(ws.sdk_workspace, experiment_name=name)
+    return AzureExperiment(ws, found[0]) if found else None

@@ -10,7 +10,9 @@ from typing import Any, Dict, List, Optional, Tuple
 import pandas as pd
 
 from ...errors import ResourceError
+from ..base import BaseAutoMLRun
 from .errors import translated
+from .model import AzureModel, register_from_run
 
 logger = logging.getLogger(__name__)
 SCORING_FILE = "outputs/scoring_file_v_1_0_0.py"
@@ -57,7 +59,7 @@ class AzureRun:
         return target
 
 
-class AzureAutoMLRun(AzureRun):
+class AzureAutoMLRun(AzureRun, BaseAutoMLRun):
     """An AutoML parent run."""
 
     def wait_for_completion(self, show_output: bool = False) -> Dict[str, Any]:
@@ -68,8 +70,8 @@ class AzureAutoMLRun(AzureRun):
     def get_children(self) -> List[AzureRun]:
         return [AzureRun(self.workspace, child) for child in self.sdk_run.get_children()]
 
-    def get_leaderboard(self) -> pd.DataFrame:
-        primary = self.properties.get("primary_metric", "AUC_weighted")
+    def _leaderboard_rows(self) -> List[Dict[str, Any]]:
+        primary = self.primary_metric
         rows = []
         for child in self.sdk_run.get_children():
             props = child.get_properties()
@@ -77,13 +79,12 @@ class AzureAutoMLRun(AzureRun):
             rows.append({
                 "iteration": int(props.get("iteration", -1)),
                 "algorithm": props.get("run_algorithm", ""),
-                primary: metrics.get(primary),
+                "score": metrics.get(primary),
                 "duration_s": None,
                 "elapsed_s": None,
                 "run_id": child.id,
             })
-        frame = pd.DataFrame(rows, columns=["iteration", "algorithm", primary, "duration_s", "elapsed_s", "run_id"])
-        return frame.sort_values(primary, ascending=False, kind="stable").reset_index(drop=True)
+        return rows
 
     def get_output(self) -> Tuple[AzureRun, Any]:
         """`run.get_output()`: the best child run and, when the AutoML runtime is installed here, the fitted model.
@@ -101,22 +102,12 @@ class AzureAutoMLRun(AzureRun):
         return AzureRun(self.workspace, best_run), fitted_model
 
     def get_oof_predictions(self) -> Optional[pd.DataFrame]:
-        """Out-of-fold predictions are not downloaded from Azure; the run's own charts are in the studio."""
+        """None: out-of-fold predictions are not downloaded from Azure; the run's own charts are in the studio."""
         logger.info("out-of-fold predictions are shown in the Azure ML studio for run %s", self.id)
         return None
 
     def get_training_data(self) -> pd.DataFrame:
         raise ResourceError("the training data of an Azure run is the registered dataset; load it with get_dataset")
 
-    def register_model(self, model_name: Optional[str] = None, description: Optional[str] = None,
-                       tags: Optional[Dict[str, str]] = None):
-        from ...settings import ModelSettings
-        from .model import register_from_run
-
-        defaults = ModelSettings()
-        return register_from_run(
-            self.sdk_run,
-            model_name or defaults.model_name,
-            defaults.description if description is None else description,
-            dict(defaults.tags if tags is None else tags),
-        )
+    def _register_model(self, model_name: str, description: str, tags: Dict[str, str]) -> AzureModel:
+        return register_from_run(self.sdk_run, model_name, description, tags)

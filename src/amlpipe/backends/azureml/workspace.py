@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from ...config import WorkspaceConfig
-from ...workspace import Workspace
+from ..base import BaseWorkspace
 from . import auth as auth_chain
-from . import sdk
+from . import compute, dataset, deployment, experiment, model, sdk
 from .errors import translated
 
 logger = logging.getLogger(__name__)
 
 
-class AzureWorkspace(Workspace):
-    """A handle on an Azure ML workspace; `sdk_workspace` is the SDK's own object."""
+class AzureWorkspace(BaseWorkspace):
+    """A handle on an Azure ML workspace (`amlpipe.protocols.Workspace`); `sdk_workspace` is the SDK's own object."""
 
     backend = "azureml"
 
@@ -39,6 +39,45 @@ class AzureWorkspace(Workspace):
             "location": getattr(self.sdk_workspace, "location", ""),
             "authentication": self.auth_method,
         }
+
+    def get_or_create_experiment(self, name: str) -> experiment.AzureExperiment:
+        return experiment.get_or_create(self, name)
+
+    def get_or_create_compute(self, settings) -> compute.AzureCompute:
+        return compute.get_or_create(self, settings)
+
+    def delete_compute(self, name: str) -> List[str]:
+        return compute.delete(self, name)
+
+    def register_dataset(self, source=None, settings=None, dataframe=None) -> dataset.AzureDataset:
+        return dataset.register(self, source=source, settings=settings, dataframe=dataframe)
+
+    def list_datasets(self) -> List[dataset.AzureDataset]:
+        return dataset.list_datasets(self)
+
+    def list_models(self) -> List[model.AzureModel]:
+        return model.list_models(self)
+
+    def list_services(self) -> List[deployment.AzureService]:
+        return deployment.list_services(self)
+
+    def _find_experiment(self, name):
+        return experiment.get(self, name)
+
+    def _find_compute(self, name):
+        return compute.get(self, name)
+
+    def _find_dataset(self, name, version):
+        return dataset.get(self, name, version)
+
+    def _find_model(self, name, version):
+        return model.get(self, name, version)
+
+    def _find_service(self, name):
+        return deployment.get(self, name)
+
+    def _deploy(self, model, service, inference_config):
+        return deployment.deploy(self, model, service, inference_config)
 
 
 def connect(config: WorkspaceConfig, auth=None) -> AzureWorkspace:

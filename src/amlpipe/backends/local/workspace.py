@@ -11,23 +11,22 @@ Layout (default `.amlpipe/` in the working folder)::
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 from ...config import WorkspaceConfig
-from ...errors import ResourceError
-from ...workspace import Workspace
+from ..base import BaseWorkspace
+from . import compute, dataset, deployment, experiment, model
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DIR = ".amlpipe"
 
 
-class LocalWorkspace(Workspace):
-    """A workspace on this machine; the same methods as the azureml backend's workspace."""
+class LocalWorkspace(BaseWorkspace):
+    """A workspace on this machine (`amlpipe.protocols.Workspace`)."""
 
     backend = "local"
 
@@ -71,29 +70,51 @@ class LocalWorkspace(Workspace):
         """What `amlpipe status` and the setup notebook show."""
         return {"backend": self.backend, "workspace": self.name, "location": str(self.root), "tracking_uri": self.tracking_uri}
 
+    def get_or_create_experiment(self, name: str) -> experiment.LocalExperiment:
+        return experiment.get_or_create(self, name)
 
-def read_record(path: Path, kind: str) -> Dict[str, Any]:
-    """Read one of the workspace's JSON records, naming it on failure."""
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ResourceError(f"{kind} record {path} not found") from None
-    except json.JSONDecodeError:
-        raise ResourceError(f"{kind} record {path} is corrupt; delete it and create the {kind} again") from None
+    def get_or_create_compute(self, settings) -> compute.LocalCompute:
+        return compute.get_or_create(self, settings)
+
+    def delete_compute(self, name: str) -> List[str]:
+        """Delete the compute's record (this machine stays)."""
+        return compute.delete(self, name)
+
+    def register_dataset(self, source=None, settings=None, dataframe=None) -> dataset.LocalDataset:
+        return dataset.register(self, source=source, settings=settings, dataframe=dataframe)
+
+    def list_datasets(self) -> List[dataset.LocalDataset]:
+        return dataset.list_datasets(self)
+
+    def list_models(self) -> List[model.LocalModel]:
+        return model.list_models(self)
+
+    def list_services(self) -> List[deployment.LocalService]:
+        return deployment.list_services(self)
+
+    def _find_experiment(self, name):
+        return experiment.get(self, name)
+
+    def _find_compute(self, name):
+        return compute.get(self, name)
+
+    def _find_dataset(self, name, version):
+        return dataset.get(self, name, version)
+
+    def _find_model(self, name, version):
+        return model.get(self, name, version)
+
+    def _find_service(self, name):
+        return deployment.get(self, name)
+
+    def _deploy(self, model, service, inference_config, port: Optional[int] = None):
+        return deployment.deploy(self, model, service, inference_config, port=port)
 
 
-def write_record(path: Path, record: Dict[str, Any], mode: Optional[int] = None) -> None:
-    """Write a JSON record atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    if mode is not None:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, indent=2, default=str)
-    else:
-        partial.write_text(json.dumps(record, indent=2, default=str))
-    partial.replace(path)
+def connect(config: WorkspaceConfig, workspace_dir: Optional[Union[str, os.PathLike]] = None) -> LocalWorkspace:
+    """Open (creating if needed) the local workspace folder.
 
-
-def list_records(folder: Path) -> List[Path]:
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+    The folder is ``workspace_dir``, else `AMLPIPE_WORKSPACE`, else `.amlpipe/` in the working folder.
+    """
+    root = workspace_dir or os.environ.get("AMLPIPE_WORKSPACE") or DEFAULT_DIR
+    return LocalWorkspace(root, config)
