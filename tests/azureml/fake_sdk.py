@@ -18,7 +18,8 @@ class Cloud:
         self.calls: List[Tuple[str, Dict[str, Any]]] = []
         self.computes: Dict[str, Any] = {}
         self.experiments: Dict[str, Any] = {}
-        self.datasets: Dict[str, Any] = {}
+        self.datasets: Dict[str, Any] = {}  # the latest version of each
+        self.dataset_versions: List[Any] = []  # every version registered
         self.runs: Dict[str, Any] = {}
         self.models: List[Any] = []
         self.services: Dict[str, Any] = {}
@@ -49,6 +50,10 @@ class AuthenticationException(Exception):
 
 class UserErrorException(Exception):
     pass
+
+
+# The child runs of each AutoML run: algorithm and score under the run's primary metric.
+CHILDREN = (("VotingEnsemble", 0.91), ("LightGBM", 0.87), ("RandomForest", 0.89))
 
 
 def build(cloud: Cloud) -> Dict[str, Any]:
@@ -137,13 +142,17 @@ def build(cloud: Cloud) -> Dict[str, Any]:
         @staticmethod
         def register_pandas_dataframe(dataframe, target, name, description=None):
             cloud.record("Dataset.Tabular.register_pandas_dataframe", name=name, rows=len(dataframe))
-            cloud.datasets[name] = RegisteredDataset(name, 1, description)
-            return cloud.datasets[name]
+            return TabularFactory.new_version(name, description)  # the SDK registers with create_new_version=True
 
         def register(self, workspace, name, description=None, create_new_version=False):
             cloud.record("TabularDataset.register", name=name, description=description, create_new_version=create_new_version)
+            return TabularFactory.new_version(name, description)
+
+        @staticmethod
+        def new_version(name, description):
             version = getattr(cloud.datasets.get(name), "version", 0) + 1
             cloud.datasets[name] = RegisteredDataset(name, version, description)
+            cloud.dataset_versions.append(cloud.datasets[name])
             return cloud.datasets[name]
 
     class Dataset:
@@ -152,9 +161,12 @@ def build(cloud: Cloud) -> Dict[str, Any]:
         @staticmethod
         def get_by_name(workspace, name, version="latest"):
             cloud.record("Dataset.get_by_name", name=name, version=version)
-            if name not in cloud.datasets:
-                raise UserErrorException(f"Cannot find dataset registered with name '{name}'")
-            return cloud.datasets[name]
+            found = [d for d in [*cloud.dataset_versions, cloud.datasets.get(name)]
+                     if d is not None and d.name == name and version in ("latest", d.version)]
+            if not found:
+                raise UserErrorException(f"Cannot find dataset registered with name '{name}'"
+                                         + ("" if version == "latest" else f" (version: {version})"))
+            return found[-1]
 
     class AutoMLConfig:
         def __init__(self, **kwargs):
@@ -167,9 +179,13 @@ def build(cloud: Cloud) -> Dict[str, Any]:
             self.properties = {}
 
     class Run:
-        def __init__(self, run_id, parent=None):
+        def __init__(self, run_id, parent=None, experiment=None, properties=None, metrics=None):
             self.id = run_id
             self.parent = parent
+            self.experiment = experiment
+            self.properties = properties or {"primary_metric": "AUC_weighted", "iteration": "0",
+                                             "run_algorithm": "VotingEnsemble"}
+            self.metrics = metrics or {"AUC_weighted": 0.91, "accuracy_table": "aml://artifact"}
 
         @staticmethod
         def get(workspace, run_id):
@@ -180,13 +196,13 @@ def build(cloud: Cloud) -> Dict[str, Any]:
             return "Completed"
 
         def get_properties(self):
-            return {"primary_metric": "AUC_weighted", "iteration": "0", "run_algorithm": "VotingEnsemble"}
+            return dict(self.properties)
 
         def get_tags(self):
             return {}
 
         def get_metrics(self):
-            return {"AUC_weighted": 0.91, "accuracy_table": "aml://artifact"}
+            return dict(self.metrics)
 
         def wait_for_completion(self, show_output=False, wait_post_processing=False):
             cloud.record("Run.wait_for_completion", run_id=self.id, show_output=show_output,
@@ -212,7 +228,8 @@ def build(cloud: Cloud) -> Dict[str, Any]:
         def register_model(self, model_name=None, description=None, tags=None, **kwargs):
             cloud.record("AutoMLRun.register_model", model_name=model_name, description=description, tags=tags)
             best = self.get_children()[0]
-            model = RegisteredModel(model_name, len(cloud.models) + 1, description, tags, best.id)
+            version = len([m for m in cloud.models if m.name == model_name]) + 1
+            model = RegisteredModel(model_name, version, description, tags, best.id)
             cloud.models.append(model)
             return model
 
@@ -235,15 +252,20 @@ def build(cloud: Cloud) -> Dict[str, Any]:
 
         def submit(self, config, show_output=False):
             cloud.record("Experiment.submit", config=config, show_output=show_output)
-            parent = Run(f"AutoML_{next(cloud.ids)}")
+            metric = config.kwargs["primary_metric"]
+            parent = Run(f"AutoML_{next(cloud.ids)}", experiment=self.name, properties={"primary_metric": metric})
             cloud.runs[parent.id] = parent
-            best = Run(f"{parent.id}_0", parent)
-            cloud.runs[best.id] = best
+            # Child runs in the order they ran (the first is the best: get_output returns it).
+            for iteration, (algorithm, score) in enumerate(CHILDREN):
+                child = Run(f"{parent.id}_{iteration}", parent, properties={
+                    "primary_metric": metric, "iteration": str(iteration), "run_algorithm": algorithm,
+                }, metrics={metric: score, "accuracy_table": "aml://artifact"})
+                cloud.runs[child.id] = child
             return parent
 
         def get_runs(self, type=None):
             cloud.record("Experiment.get_runs", type=type)
-            return reversed([r for r in cloud.runs.values() if r.parent is None])
+            return reversed([r for r in cloud.runs.values() if r.parent is None and r.experiment == self.name])
 
     class RunDetails:
         def __init__(self, run):
