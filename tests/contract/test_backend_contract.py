@@ -28,7 +28,8 @@ def _methods(protocol):
 
 
 def _parameters(function):
-    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
+    """Name, kind and default of each parameter after the first (``self``, or ``ws`` for a module function used as a method)."""
+    return [(p.name, p.kind, p.default) for p in list(inspect.signature(function).parameters.values())[1:]]
 
 
 def _handles(world):
@@ -62,7 +63,7 @@ def test_unknown_names_are_the_same_resource_error(world):
         lambda: ws.get_dataset("nope"): f"dataset 'nope' is not registered in workspace {name} (datasets: ",
         lambda: ws.get_dataset(world.dataset.name, 99): f"dataset '{world.dataset.name}' has no version 99 (latest: ",
         lambda: ws.get_model("nope"): f"model 'nope' is not registered in workspace {name} (models: ",
-        lambda: ws.get_model(MODEL, 99): f"model '{MODEL}' has no version 99 (versions: 1, 2)",
+        lambda: ws.get_model(MODEL, 99): f"model '{MODEL}' has no version 99 (latest: 2)",
         lambda: ws.get_service("nope"): f"service 'nope' not found in workspace {name} (services: contract-service)",
         lambda: world.experiment.get_run("nope"): f"run 'nope' not found in experiment '{EXPERIMENT}'",
     }

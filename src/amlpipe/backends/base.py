@@ -16,7 +16,6 @@ Everything abstract here is what a new backend writes.
 
 from __future__ import annotations
 
-import logging
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -29,8 +28,6 @@ from ..config import WorkspaceConfig
 from ..errors import ConfigError, ResourceError
 from ..protocols import LEADERBOARD_COLUMNS, AutoMLRun, Compute, Dataset, Experiment, Model, Service, Version, Workspace
 from ..settings import InferenceSettings, ModelSettings, ServiceSettings
-
-logger = logging.getLogger(__name__)
 
 LATEST = "latest"
 
@@ -79,6 +76,15 @@ def not_found(kind: str, name: str, workspace: str, known: Optional[Iterable[str
     missing = "is not registered" if kind in ("dataset", "model") else "not found"
     listed = "" if known is None else f" ({kind}s: {', '.join(sorted(set(known))) or 'none'})"
     return ResourceError(f"{kind} '{name}' {missing} in workspace {workspace}{listed}")
+
+
+def version_not_found(kind: str, name: str, version: Version, workspace: str, registered: Iterable[Any]) -> ResourceError:
+    """The error for a dataset or model version the workspace does not hold; ``registered`` is what it lists."""
+    registered = list(registered)
+    versions = [r.version for r in registered if r.name == name]
+    if versions:
+        return ResourceError(f"{kind} '{name}' has no version {version} (latest: {max(versions)})")
+    return not_found(kind, name, workspace, [r.name for r in registered])
 
 
 def leaderboard_frame(rows: List[Dict[str, Any]], primary_metric: str) -> pd.DataFrame:
@@ -233,10 +239,7 @@ class BaseWorkspace(ABC):
         """
         found = self._find_dataset(name, parse_version(version, "dataset", name))
         if found is None:
-            latest = {d.name: d.version for d in self.list_datasets()}
-            if name in latest:
-                raise ResourceError(f"dataset '{name}' has no version {version} (latest: {latest[name]})")
-            raise not_found("dataset", name, self.name, latest)
+            raise version_not_found("dataset", name, version, self.name, self.list_datasets())
         return found
 
     @abstractmethod
@@ -252,11 +255,7 @@ class BaseWorkspace(ABC):
         """
         found = self._find_model(name, parse_version(version, "model", name))
         if found is None:
-            models = self.list_models()
-            versions = sorted(m.version for m in models if m.name == name)
-            if versions:
-                raise ResourceError(f"model '{name}' has no version {version} (versions: {', '.join(map(str, versions))})")
-            raise not_found("model", name, self.name, [m.name for m in models])
+            raise version_not_found("model", name, version, self.name, self.list_models())
         return found
 
     @abstractmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from ...config import WorkspaceConfig
 from ..base import BaseWorkspace
@@ -40,44 +40,21 @@ class AzureWorkspace(BaseWorkspace):
             "authentication": self.auth_method,
         }
 
-    def get_or_create_experiment(self, name: str) -> experiment.AzureExperiment:
-        return experiment.get_or_create(self, name)
-
-    def get_or_create_compute(self, settings) -> compute.AzureCompute:
-        return compute.get_or_create(self, settings)
-
-    def delete_compute(self, name: str) -> List[str]:
-        return compute.delete(self, name)
-
-    def register_dataset(self, source=None, settings=None, dataframe=None) -> dataset.AzureDataset:
-        return dataset.register(self, source=source, settings=settings, dataframe=dataframe)
-
-    def list_datasets(self) -> List[dataset.AzureDataset]:
-        return dataset.list_datasets(self)
-
-    def list_models(self) -> List[model.AzureModel]:
-        return model.list_models(self)
-
-    def list_services(self) -> List[deployment.AzureService]:
-        return deployment.list_services(self)
-
-    def _find_experiment(self, name):
-        return experiment.get(self, name)
-
-    def _find_compute(self, name):
-        return compute.get(self, name)
-
-    def _find_dataset(self, name, version):
-        return dataset.get(self, name, version)
-
-    def _find_model(self, name, version):
-        return model.get(self, name, version)
-
-    def _find_service(self, name):
-        return deployment.get(self, name)
-
-    def _deploy(self, model, service, inference_config):
-        return deployment.deploy(self, model, service, inference_config)
+    # What BaseWorkspace leaves to the backend: each is a function of a concept module whose
+    # first argument is the workspace (a method, then). `get` answers None when there is none.
+    get_or_create_experiment = experiment.get_or_create
+    _find_experiment = experiment.get
+    get_or_create_compute = compute.get_or_create
+    _find_compute = compute.get
+    delete_compute = compute.delete
+    register_dataset = dataset.register
+    _find_dataset = dataset.get
+    list_datasets = dataset.list_datasets
+    _find_model = model.get
+    list_models = model.list_models
+    _deploy = deployment.deploy
+    _find_service = deployment.get
+    list_services = deployment.list_services
 
 
 def connect(config: WorkspaceConfig, auth=None) -> AzureWorkspace:

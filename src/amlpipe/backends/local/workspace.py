@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 from ...config import WorkspaceConfig
 from ..base import BaseWorkspace
@@ -70,45 +70,21 @@ class LocalWorkspace(BaseWorkspace):
         """What `amlpipe status` and the setup notebook show."""
         return {"backend": self.backend, "workspace": self.name, "location": str(self.root), "tracking_uri": self.tracking_uri}
 
-    def get_or_create_experiment(self, name: str) -> experiment.LocalExperiment:
-        return experiment.get_or_create(self, name)
-
-    def get_or_create_compute(self, settings) -> compute.LocalCompute:
-        return compute.get_or_create(self, settings)
-
-    def delete_compute(self, name: str) -> List[str]:
-        """Delete the compute's record (this machine stays)."""
-        return compute.delete(self, name)
-
-    def register_dataset(self, source=None, settings=None, dataframe=None) -> dataset.LocalDataset:
-        return dataset.register(self, source=source, settings=settings, dataframe=dataframe)
-
-    def list_datasets(self) -> List[dataset.LocalDataset]:
-        return dataset.list_datasets(self)
-
-    def list_models(self) -> List[model.LocalModel]:
-        return model.list_models(self)
-
-    def list_services(self) -> List[deployment.LocalService]:
-        return deployment.list_services(self)
-
-    def _find_experiment(self, name):
-        return experiment.get(self, name)
-
-    def _find_compute(self, name):
-        return compute.get(self, name)
-
-    def _find_dataset(self, name, version):
-        return dataset.get(self, name, version)
-
-    def _find_model(self, name, version):
-        return model.get(self, name, version)
-
-    def _find_service(self, name):
-        return deployment.get(self, name)
-
-    def _deploy(self, model, service, inference_config, port: Optional[int] = None):
-        return deployment.deploy(self, model, service, inference_config, port=port)
+    # What BaseWorkspace leaves to the backend: each is a function of a concept module whose
+    # first argument is the workspace (a method, then). `get` answers None when there is none.
+    get_or_create_experiment = experiment.get_or_create
+    _find_experiment = experiment.get
+    get_or_create_compute = compute.get_or_create
+    _find_compute = compute.get
+    delete_compute = compute.delete  # the record; this machine stays
+    register_dataset = dataset.register
+    _find_dataset = dataset.get
+    list_datasets = dataset.list_datasets
+    _find_model = model.get
+    list_models = model.list_models
+    _deploy = deployment.deploy
+    _find_service = deployment.get
+    list_services = deployment.list_services
 
 
 def connect(config: WorkspaceConfig, workspace_dir: Optional[Union[str, os.PathLike]] = None) -> LocalWorkspace:
