@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -45,7 +45,7 @@ class World:
     dataset: Any
     compute: Any
     service: Service
-    cv_run: AutoMLRun  # a run validated by cross-validation
+    cv_run: Callable[[], AutoMLRun]  # a run validated by cross-validation (built on demand: it takes long)
     keeps_oof: bool  # whether the backend hands out the out-of-fold predictions of `cv_run`
     csv: Path
 
@@ -67,7 +67,7 @@ def _register_and_deploy(ws, run, service_name: str, wait: dict):
 
 
 @pytest.fixture(scope="session")
-def local_world(trained, heart_csv, tmp_path_factory):
+def local_world(request, heart_csv, tmp_path_factory):
     """Holdout validation keeps the runs to seconds; the session's `trained` run is the cross-validated one."""
     root = tmp_path_factory.mktemp("contract-local")
     ws = amlpipe.connect(backend="local", workspace_dir=root / "ws")
@@ -79,7 +79,8 @@ def local_world(trained, heart_csv, tmp_path_factory):
     first = experiment.submit(_settings(root, CLASSIFICATION).automl, train, compute, validation_data=holdout)
     latest = experiment.submit(_settings(root, REGRESSION).automl, train, compute, validation_data=holdout)
     service = _register_and_deploy(ws, first, "contract-service", {"timeout_seconds": 120})
-    yield World(ws, first, latest, dataset, compute, service, trained["run"], True, heart_csv)
+    cv_run = lambda: request.getfixturevalue("trained")["run"]  # noqa: E731
+    yield World(ws, first, latest, dataset, compute, service, cv_run, True, heart_csv)
     for svc in ws.list_services():
         svc.delete()
 
@@ -95,7 +96,7 @@ def azureml_world(request) -> World:
     first = experiment.submit(_settings(root, CLASSIFICATION).automl, dataset, compute)
     latest = experiment.submit(_settings(root, REGRESSION).automl, dataset, compute)
     service = _register_and_deploy(ws, first, "contract-service", {})
-    return World(ws, first, latest, dataset, compute, service, first, False, heart_csv)
+    return World(ws, first, latest, dataset, compute, service, lambda: first, False, heart_csv)
 
 
 # backend name -> how to build its world from the test's request
@@ -110,7 +111,9 @@ def world(request) -> World:
     name = request.param
     if name not in BUILDERS:
         pytest.fail(f"backend '{name}' has no world in tests/contract/conftest.py: add its builder to BUILDERS")
-    return BUILDERS[name](request)
+    built = BUILDERS[name](request)
+    assert built.ws.backend == name, f"the '{name}' entry of the registry opened a '{built.ws.backend}' workspace"
+    return built
 
 
 @pytest.fixture

@@ -113,7 +113,7 @@ def test_register_model_defaults_to_the_model_settings(world):
 
 def test_out_of_fold_predictions_are_a_frame_or_none(world):
     """A frame with the truth and the predictions where the backend keeps them, else None (never an error)."""
-    oof = world.cv_run.get_oof_predictions()
+    oof = world.cv_run().get_oof_predictions()
     assert (oof is not None) == world.keeps_oof
     if oof is not None:
         assert list(oof.columns)[:2] == ["y_true", "y_pred"]
