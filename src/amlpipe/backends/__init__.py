@@ -1,9 +1,15 @@
 """The backends, registered as objects: `get` picks one by name.
 
-A backend is a package that implements `amlpipe.protocols` (on the base classes of
-`amlpipe.backends.base`), exposes a `Backend` as ``BACKEND``, and joins `REGISTRY` below
-with one entry. Importing a backend package must not import its cloud SDK: that happens on
-first use. ``tests/contract/`` runs the same tests on every backend registered here.
+Adding a backend:
+
+1. a package here whose workspace, experiment and AutoML run derive from `BaseWorkspace`,
+   `BaseExperiment` and `BaseAutoMLRun` (`amlpipe.backends.base`) and fill in what they
+   leave abstract, so that its handles implement `amlpipe.protocols`;
+2. ``BACKEND = Backend(name, connect, dataset_reuse, description)`` in its ``__init__``;
+3. one entry in `REGISTRY` below;
+4. its world in ``tests/contract/conftest.py`` (`BUILDERS`): the contract tests then run on it.
+
+Importing a backend package must not import its cloud SDK: that happens on first use.
 """
 
 from __future__ import annotations
