@@ -103,6 +103,15 @@ def test_leaderboard_shape_and_order_follow_the_primary_metric(world, which, met
     assert board.index.tolist() == list(range(len(board)))
 
 
+def test_runs_complete_and_their_best_run_is_a_child(world):
+    run = world.first
+    assert run.status == "Completed" and run.wait_for_completion()["status"] == "Completed"
+    best_run, _ = run.get_output()
+    assert best_run.id in [child.id for child in run.get_children()]
+    assert isinstance(best_run.get_metrics()["AUC_weighted"], float)
+    assert best_run.get_properties() == best_run.properties
+
+
 def test_register_model_defaults_to_the_model_settings(world):
     defaults = amlpipe.ModelSettings()
     model = world.first.register_model()
