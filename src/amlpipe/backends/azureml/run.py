@@ -69,7 +69,7 @@ class AzureAutoMLRun(AzureRun):
         return [AzureRun(self.workspace, child) for child in self.sdk_run.get_children()]
 
     def get_leaderboard(self) -> pd.DataFrame:
-        primary = self.properties.get("primary_metric", "AUC_weighted")
+        primary = self.properties["primary_metric"]  # AutoML sets it on every parent run
         rows = []
         for child in self.sdk_run.get_children():
             props = child.get_properties()

@@ -109,7 +109,7 @@ class LocalAutoMLRun(LocalRun):
     def get_leaderboard(self) -> pd.DataFrame:
         """One row per trial and ensemble, best first: iteration, algorithm, metric, duration."""
         properties = self.properties
-        primary = properties.get("primary_metric", "AUC_weighted")
+        primary = properties["primary_metric"]  # every AutoML run is submitted with it
         rows = []
         for r in self._child_runs():
             rows.append(
