@@ -71,13 +71,13 @@ def run_pipeline(
     from papermill.exceptions import PapermillExecutionError
 
     notebook_dir = Path(notebook_dir) if notebook_dir else packaged_notebook_dir()
-    output_dir = Path(output_dir or default_output_dir())
-    output_dir.mkdir(parents=True, exist_ok=True)
     if steps is None:
         steps = [*STEPS, CLEANUP_STEP] if cleanup else list(STEPS)
     missing = [name for name in steps if not (notebook_dir / f"{name}.ipynb").is_file()]
     if missing:
         raise ConfigError(f"notebook {missing[0]}.ipynb not found in {notebook_dir}")
+    output_dir = Path(output_dir or default_output_dir())
+    output_dir.mkdir(parents=True, exist_ok=True)
     results: List[StepResult] = []
     for number, name in enumerate(steps, start=1):
         source = notebook_dir / f"{name}.ipynb"

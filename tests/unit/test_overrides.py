@@ -100,19 +100,3 @@ def test_run_refuses_a_bad_override_before_any_notebook(tmp_path):
     assert out.stderr.strip().splitlines() == [
         "amlpipe: error: setting 'automl.n_cross_validations' = 1 must be 2 or more"]
     assert "01_setup" not in out.stdout and not (tmp_path / "runs").exists()
-
-
-def test_init_copies_the_notebooks_and_the_config_example_once(tmp_path):
-    target = tmp_path / "project"
-    first = run_cli("init", str(target), cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
-    copied = sorted(p.name for p in target.iterdir())
-    assert copied == sorted([*(p.name for p in (ROOT / "notebooks").glob("*.ipynb")), "config.json.example"])
-    assert len(copied) == 8
-    assert (target / "03_train.ipynb").read_bytes() == (ROOT / "notebooks" / "03_train.ipynb").read_bytes()
-    (target / "01_setup.ipynb").write_text("edited")
-    again = run_cli("init", str(target), cwd=tmp_path)
-    assert again.returncode == 1 and f"{target / '01_setup.ipynb'} exists already" in again.stderr
-    assert (target / "01_setup.ipynb").read_text() == "edited"  # nothing lost
-    forced = run_cli("init", str(target), "--force", cwd=tmp_path)
-    assert forced.returncode == 0 and (target / "01_setup.ipynb").read_text() != "edited"
