@@ -188,6 +188,8 @@ def _run(args: argparse.Namespace) -> int:
         parameters["DATA"] = args.data if "://" in args.data else str(Path(args.data).resolve())
     output = Path(args.output) if args.output else default_output_dir()
     print(f"running the notebooks on the {backend} backend; executed notebooks in {output}/", flush=True)
+    if overrides:
+        print("settings changed: " + ", ".join(f"{key}={json.dumps(value)}" for key, value in overrides.items()), flush=True)
     started = time.monotonic()
     results = run_pipeline(parameters, output, cleanup=args.cleanup, notebook_dir=args.notebooks,
                            on_step=lambda line: print(line, flush=True))

@@ -95,6 +95,9 @@ def test_amlpipe_run_executes_every_notebook_in_order(pipeline_run):
     assert [line.split()[1] for line in lines] == names
     assert all(" done in " in line for line in lines)
     assert sorted(p.stem for p in output.glob("*.ipynb")) == names
+    assert ('settings changed: experiment_name="hf-overrides", service.name="hf-overrides-svc", '
+            'automl.allowed_models=["LightGBM"], automl.n_cross_validations=5, '
+            'automl.experiment_timeout_minutes=0.25') in result.stdout
 
 
 def test_setup_and_data_records(pipeline_run):
