@@ -40,7 +40,7 @@ def installed(tmp_path_factory):
     source = root / "source"
     for name in ("src", "notebooks", "inference"):  # a copy, so that the build leaves nothing in the checkout
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, source / name)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     subprocess.run([*pip, "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(source)],
@@ -79,6 +79,8 @@ def test_the_wheel_carries_the_notebooks_and_the_scoring_script(installed):
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     expected = {f"amlpipe/notebooks/{name}.ipynb" for name in (*STEPS, CLEANUP_STEP)}
     assert expected | {"amlpipe/notebooks/config.json.example", "amlpipe/scoring/score.py"} <= names
+    modules = {str(p.relative_to(ROOT / "src")) for p in (ROOT / "src" / "amlpipe").rglob("*.py")}
+    assert modules <= names  # every subpackage too
     code = "import amlpipe, amlpipe.resources as r; print(amlpipe.__file__); print(r.notebook_dir()); print(r.score_script())"
     found = subprocess.run([str(installed["python"]), "-c", code], capture_output=True, text=True, check=True, cwd="/")
     for line in found.stdout.splitlines():  # the installed copy, not the checkout
