@@ -22,7 +22,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from amlpipe.backends.local.automl import FOREST_TREES, fixed_candidates, learners_for
+from amlpipe.backends.local.candidates import FOREST_TREES, fixed_candidates
+from amlpipe.backends.local.learners import learners_for
 from amlpipe.backends.local.featurize import build_featurizer
 from amlpipe.data import LABEL, feature_schema, load_heart_failure
 from amlpipe.settings import AutoMLSettings

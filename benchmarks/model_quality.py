@@ -27,7 +27,8 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from amlpipe.backends.local.automl import run_search, worker_count
+from amlpipe.backends.local.automl import run_search
+from amlpipe.backends.local.search import worker_count
 from amlpipe.data import LABEL, load_heart_failure
 from amlpipe.settings import AutoMLSettings
 

@@ -3,6 +3,14 @@
 ``import amlpipe`` never imports the Azure SDK; the azureml backend loads it when used.
 """
 
+import os as _os
+
+# OpenMP (LightGBM, XGBoost, scikit-learn) keeps its threads spinning after each parallel step
+# by default, taking the CPUs the next fit, fold or worker needs: under contention a 12-second
+# AutoML run took 190 s that way and 25 s with passive waiting. OpenMP reads this when the
+# first of those libraries loads, so it is set before amlpipe imports any of them.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from ._log import show_progress_logs
 from .data import load_heart_failure
 from .notebook import record

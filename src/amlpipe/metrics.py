@@ -77,7 +77,7 @@ def average_precision_score_weighted(y_true, proba, classes, sample_weight=None,
 
 def predicted_labels(proba, classes, threshold: Optional[float] = None) -> np.ndarray:
     """The predicted class: the most probable one, or for two classes the second when its
-    probability reaches ``threshold``."""
+    probability reaches ``threshold`` (one number, or one per row)."""
     proba = np.asarray(proba)
     if threshold is not None and len(classes) == 2:
         return np.where(proba[:, 1] >= threshold, classes[1], classes[0])
@@ -154,7 +154,8 @@ REGRESSION: Dict[str, Callable[..., float]] = {
 def score(metric: str, y_true, prediction, classes=None, sample_weight=None, threshold=None) -> float:
     """Compute ``metric``: ``prediction`` is class probabilities for classification, values for regression.
 
-    ``threshold`` (two classes only) decides the predicted label for the label-based metrics.
+    ``threshold`` (two classes only; one number, or one per row) decides the predicted label for
+    the label-based metrics.
     """
     if metric in CLASSIFICATION:
         return CLASSIFICATION[metric](y_true, np.asarray(prediction), classes, sample_weight, threshold)

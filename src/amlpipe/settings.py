@@ -96,6 +96,9 @@ class AutoMLSettings:
 
     ``n_cross_validations=None`` and no validation data pick validation as Azure does:
     10-fold CV under 1,000 rows, 3-fold CV up to 20,000 rows, a 10% holdout beyond.
+    ``seed`` seeds the folds, the search and every model (runs with ``iterations`` that end
+    inside the budget repeat exactly); ``test_size`` keeps a share of the rows out of
+    training to score the final model on once, as Azure's test run.
     """
 
     task: str = "classification"
@@ -116,6 +119,7 @@ class AutoMLSettings:
     weight_column_name: Optional[str] = None
     path: str = "."
     seed: int = 42
+    test_size: Optional[float] = None
 
     def __post_init__(self) -> None:
         _require(self.task in TASKS, "automl.task", self.task, f"must be one of {', '.join(TASKS)}")
@@ -164,6 +168,8 @@ class AutoMLSettings:
                 self.validation_size,
                 "cannot be combined with n_cross_validations",
             )
+        if self.test_size is not None:
+            _require(0 < self.test_size < 1, "automl.test_size", self.test_size, "must be between 0 and 1")
         if self.iterations is not None:
             _require(self.iterations >= 1, "automl.iterations", self.iterations, "must be 1 or more")
         # Lists arrive from JSON and papermill as lists; keep the frozen value hashable.

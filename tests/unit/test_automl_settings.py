@@ -4,18 +4,11 @@ import numpy as np
 import pytest
 
 from amlpipe import AutoMLSettings, ConfigError
-from amlpipe.backends.local.automl import (
-    Candidate,
-    _pick_final,
-    choose_threshold,
-    choose_validation,
-    cv_splitters,
-    fixed_candidates,
-    learners_for,
-    parse_trial,
-    tied_with_best,
-    worker_count,
-)
+from amlpipe.backends.local.candidates import Candidate, cv_splitters, fixed_candidates
+from amlpipe.backends.local.ensemble import pick_final, tied_with_best
+from amlpipe.backends.local.learners import learners_for
+from amlpipe.backends.local.search import choose_validation, parse_trial, worker_count
+from amlpipe.backends.local.threshold import choose_threshold
 
 
 def test_default_learners_and_allowed_blocked_models():
@@ -102,7 +95,8 @@ def test_tied_candidates_are_those_within_one_standard_error_of_the_best():
     y, splitter, candidates = _three_candidates(2)
     scores = {c.name: c.score for c in candidates}
     assert scores["good"] > scores["close"] > scores["weak"]
-    tied = [c.name for c in tied_with_best(candidates, y, splitter, "AUC_weighted", "classification", [0, 1], None)]
+    folds = list(splitter.split(y, y))
+    tied = [c.name for c in tied_with_best(candidates, y, folds, "AUC_weighted", "classification", [0, 1], None)]
     assert tied == ["good", "close"]
 
 
@@ -116,14 +110,14 @@ def test_tied_candidates_for_an_error_metric():
     predictions = {"good": good, "close": good + rng.normal(0, 0.05, 300), "weak": good + rng.normal(0, 1.0, 300)}
     primary = "normalized_root_mean_squared_error"
     candidates = [Candidate(name, None, metrics.score(primary, y, p), p) for name, p in predictions.items()]
-    tied = tied_with_best(candidates, y, splitter, primary, "regression", None, None)
+    tied = tied_with_best(candidates, y, list(splitter.split(y)), primary, "regression", None, None)
     assert [c.name for c in tied] == ["good", "close"]
 
 
 def test_final_model_is_the_equal_vote_of_the_tied_candidates():
     y, splitter, candidates = _three_candidates(3)
     settings = AutoMLSettings(enable_stack_ensemble=False)
-    final, weights, options = _pick_final(candidates, y, settings, [0, 1], None, splitter, lambda stage: None)
+    final, weights, options, cuts = pick_final(candidates, y, settings, [0, 1], None, splitter, lambda stage: None)
     assert final.name == "VotingEnsemble"
     assert weights == {"good": 0.5, "close": 0.5}
     assert [name for name, _ in final.estimator.estimators] == ["good", "close"]
@@ -131,9 +125,9 @@ def test_final_model_is_the_equal_vote_of_the_tied_candidates():
     assert [c.name for c in options] == ["good", "close", "weak", "VotingEnsemble"]
     # no vote when it is disabled, or when nothing is tied with the best: the best model alone
     no_vote = AutoMLSettings(enable_stack_ensemble=False, enable_voting_ensemble=False)
-    assert _pick_final(candidates, y, no_vote, [0, 1], None, splitter, lambda stage: None)[0].name == "good"
+    assert pick_final(candidates, y, no_vote, [0, 1], None, splitter, lambda stage: None)[0].name == "good"
     alone = [c for c in candidates if c.name != "close"]
-    final, weights, options = _pick_final(alone, y, settings, [0, 1], None, splitter, lambda stage: None)
+    final, weights, options, cuts = pick_final(alone, y, settings, [0, 1], None, splitter, lambda stage: None)
     assert (final.name, weights) == ("good", {})
     assert "VotingEnsemble" not in [c.name for c in options]
 

@@ -7,7 +7,8 @@ from sklearn.ensemble import VotingClassifier
 from sklearn.pipeline import Pipeline
 
 from amlpipe import AutoMLSettings, serving
-from amlpipe.backends.local.automl import fixed_candidates, learners_for
+from amlpipe.backends.local.candidates import fixed_candidates
+from amlpipe.backends.local.learners import learners_for
 from amlpipe.backends.local.featurize import build_featurizer
 from amlpipe.data import LABEL, feature_schema
 

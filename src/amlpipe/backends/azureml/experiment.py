@@ -36,6 +36,7 @@ def automl_config_arguments(settings: AutoMLSettings, training_data: Any, comput
     optional = {
         "n_cross_validations": settings.n_cross_validations,
         "validation_size": settings.validation_size,
+        "test_size": settings.test_size,
         "iterations": settings.iterations,
         "allowed_models": list(settings.allowed_models) if settings.allowed_models else None,
         "blocked_models": list(settings.blocked_models) if settings.blocked_models else None,

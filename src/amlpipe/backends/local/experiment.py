@@ -24,9 +24,12 @@ import pandas as pd
 
 from ... import metrics
 from ...data import check_training_data
+from ...errors import DataError
 from ...settings import AutoMLSettings
 from ..base import BaseExperiment
-from .automl import AutoMLResult, Trial, choose_validation, parse_trial, run_search, worker_count
+from .automl import AutoMLResult, run_search
+from .budget import Budget
+from .search import Trial, choose_validation, parse_trial, worker_count
 from .progress import SearchProgress
 from .run import KIND_TAG, LocalAutoMLRun
 
@@ -57,6 +60,7 @@ class LocalExperiment(BaseExperiment):
         compute_target=None,
         validation_data=None,
         show_output: bool = False,
+        test_data=None,
         progress: str = "auto",
     ) -> LocalAutoMLRun:
         """Run AutoML on ``training_data`` (a registered dataset or a DataFrame) and track it.
@@ -66,6 +70,8 @@ class LocalExperiment(BaseExperiment):
             training_data: A `LocalDataset` or a pandas DataFrame holding the label column.
             compute_target: A `LocalCompute`; its ``max_nodes`` bounds the worker processes.
             validation_data: A holdout dataset or DataFrame, instead of cross-validation.
+            test_data: A dataset or DataFrame the final model is scored on once, as Azure's test
+                run (instead of ``config.test_size``); its metrics are logged as ``test_<metric>``.
             show_output: Show progress while the search runs.
             progress: ``auto``, ``bar``, ``lines`` or ``none`` (see `SearchProgress`).
 
@@ -76,6 +82,7 @@ class LocalExperiment(BaseExperiment):
             DataError: the training data cannot be trained on.
             ConfigError: a setting cannot be honoured locally.
         """
+        budget = Budget(config.experiment_timeout_minutes * 60)
         frame, data_tags = _as_frame(training_data)
         holdout = None if validation_data is None else _as_frame(validation_data)[0]
         label, weight = config.label_column_name, config.weight_column_name
@@ -127,6 +134,8 @@ class LocalExperiment(BaseExperiment):
                     weight=frame[weight] if weight else None,
                     validation=None if holdout is None else (holdout.drop(columns=not_features), holdout[label]),
                     on_stage=display.stage,
+                    budget=budget,
+                    test=None if test_data is None else _features_and_label(_as_frame(test_data)[0], config, "test data"),
                 )
             finally:
                 watcher.stop()
@@ -180,10 +189,13 @@ class LocalExperiment(BaseExperiment):
         outputs = scratch / "outputs"
         write_model_outputs(outputs, result, config, data_tags)
         client.log_artifacts(best_run_id, str(outputs), "outputs")
-        _log(client, best_run_id, scores=result.metrics)
+        test_scores = {f"test_{name}": value for name, value in result.test_metrics.items()}
+        _log(client, best_run_id, scores={**result.metrics, **test_scores})
         client.set_tag(best_run_id, "amlpipe.best", "true")
         client.log_artifact(run_id, str(trial_log))
-        _log(client, run_id, scores={**result.metrics, "trials": len(result.trials)})
+        _log(client, run_id, scores={**result.metrics, **test_scores, "trials": len(result.trials)})
+        if result.cuts:
+            client.set_tag(run_id, "amlpipe.budget_cuts", "; ".join(result.cuts)[:5000])
         client.set_tag(run_id, "amlpipe.best_run_id", best_run_id)
         client.set_tag(run_id, "amlpipe.best_algorithm", result.algorithm)
         client.set_tag(run_id, "amlpipe.validation", result.validation)
@@ -226,6 +238,8 @@ def write_model_outputs(folder: Path, result: AutoMLResult, config: AutoMLSettin
         "input_schema": result.schema,
         "ensemble_weights": result.ensemble_weights,
         "threshold": result.threshold,
+        "test_metrics": result.test_metrics,
+        "budget_cuts": result.cuts,
         "dataset": data_tags.get("dataset"),
         "dataset_sha256": data_tags.get("dataset_sha256"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -243,6 +257,14 @@ def model_requirements(model_file: Path) -> List[str]:
         if module.encode() in content:
             needed.append(package)
     return [f"{p}=={importlib_metadata.version(p)}" for p in needed]
+
+
+def _features_and_label(frame: pd.DataFrame, config: AutoMLSettings, origin: str):
+    """(features, label) of a frame holding the label column (the weight column, if any, dropped)."""
+    label = config.label_column_name
+    if label not in frame.columns:
+        raise DataError(f"{origin}: label column '{label}' is missing")
+    return frame.drop(columns=[c for c in (label, config.weight_column_name) if c in frame.columns]), frame[label]
 
 
 def _as_frame(data) -> tuple:

@@ -1,0 +1,153 @@
+"""Keeping ``experiment_timeout_minutes``: the time after the search, planned from measured fits.
+
+Azure's ``experiment_timeout_minutes`` bounds the whole run. Here the run's seconds are shared
+between FLAML's search and what follows it: scoring the candidates out of fold (one fit per
+fold each), building the ensembles and refitting the final model on all rows. Each
+candidate's fit time is measured on a sample before that work is planned (`probe_fit_seconds`);
+when the time left is short, the plan does less: fewer scoring folds, fewer candidates,
+smaller forests and boosted models, no stack ensemble. `Plan.cuts` says what was left out,
+and the run logs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from sklearn.base import clone
+
+logger = logging.getLogger(__name__)
+
+MIN_SEARCH_SHARE = 0.3  # the search keeps at least this share of the budget
+MAX_SEARCH_SHARE = 0.85  # and leaves at least this share for what follows
+PROBE_ROWS = 2000  # rows a fit time is measured on
+PROBE_SIZE = 20  # trees or boosting rounds a fit time is measured with
+MIN_SIZE = 10  # the fewest trees or rounds a candidate is shrunk to
+SCORING_FOLDS = (10, 5, 3)  # scoring fold counts the plan may fall back to
+
+
+@dataclass
+class Budget:
+    """The run's seconds, counted from ``start`` (a `time.monotonic` instant)."""
+
+    seconds: float
+    start: float = field(default_factory=time.monotonic)
+
+    @property
+    def deadline(self) -> float:
+        return self.start + self.seconds
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+def probe_fit_seconds(estimator, X: np.ndarray, y: np.ndarray, n_fit: int, seed: int) -> float:
+    """Seconds one fit of ``estimator`` on ``n_fit`` rows of this data will take, from small fits.
+
+    Fits are timed on up to `PROBE_ROWS` rows, for tree ensembles twice (with `PROBE_SIZE`
+    trees or rounds and a quarter of that) so that the fixed cost of a fit (thread pools,
+    data set construction) is not scaled with the trees; the estimate is scaled by
+    ``n log n`` in rows.
+    """
+    rows = min(len(X), PROBE_ROWS)
+    index = np.random.default_rng(seed).choice(len(X), rows, replace=False) if rows < len(X) else slice(None)
+    Xs, ys = X[index], y[index]
+    if len(np.unique(ys)) < len(np.unique(y)) and len(np.unique(y)) < len(y) // 2:  # a class missed: all rows
+        Xs, ys, rows = X, y, len(X)
+    size = _size(estimator)
+    if size is None or size <= PROBE_SIZE:
+        seconds = _timed_fit(clone(estimator), Xs, ys)
+    else:
+        small = _timed_fit(clone(estimator).set_params(n_estimators=PROBE_SIZE // 4), Xs, ys)
+        large = _timed_fit(clone(estimator).set_params(n_estimators=PROBE_SIZE), Xs, ys)
+        per_unit = max(large - small, 0.0) / (PROBE_SIZE - PROBE_SIZE // 4)
+        seconds = max(large + per_unit * (size - PROBE_SIZE), large)
+    if n_fit > rows:
+        seconds *= n_fit / rows * math.log(n_fit) / math.log(max(rows, 2))
+    return seconds
+
+
+def _timed_fit(estimator, X, y) -> float:
+    started = time.monotonic()
+    estimator.fit(X, y)
+    return time.monotonic() - started
+
+
+def _size(estimator) -> Optional[int]:
+    return estimator.get_params().get("n_estimators")
+
+
+def search_seconds(budget: Budget, after_search: float) -> float:
+    """The search's seconds: what is left less the estimated work after it, within bounds."""
+    left = budget.left()
+    return float(min(max(left - after_search, MIN_SEARCH_SHARE * budget.seconds), MAX_SEARCH_SHARE * left))
+
+
+@dataclass
+class Plan:
+    """What is done after the search: the scoring folds, the candidates kept and their sizes."""
+
+    folds: int
+    kept: List[str]
+    sizes: Dict[str, int] = field(default_factory=dict)
+    cuts: List[str] = field(default_factory=list)
+
+
+def plan_scoring(fit_seconds: Dict[str, float], sizes: Dict[str, Optional[int]], folds: int, seconds: float) -> Plan:
+    """Which candidates to score, on how many folds, so that scoring and refitting fit in ``seconds``.
+
+    Args:
+        fit_seconds: Estimated seconds for one fit of each candidate, in order of priority.
+        sizes: Each candidate's trees or rounds (None: not a tree ensemble).
+        folds: The scoring folds wanted.
+        seconds: Seconds available for scoring the candidates and refitting the final model.
+
+    Each candidate costs one fit per fold, plus one for the final refit. The plan keeps the
+    most candidates it can with the most folds, first lowering the folds (to 5, then 3), then
+    leaving out the candidates of lowest priority; when not even the first fits, it shrinks
+    the first candidate's trees or rounds, down to `MIN_SIZE`.
+    """
+    names = list(fit_seconds)
+    best: Optional[Plan] = None
+    for k in [folds] + [f for f in SCORING_FOLDS if f < folds]:
+        kept, total = [], 0.0
+        for name in names:
+            cost = fit_seconds[name] * (k + 1)
+            if total + cost <= seconds:
+                kept.append(name)
+                total += cost
+        if best is None or len(kept) > len(best.kept):
+            best = Plan(k, kept)
+        if len(kept) == len(names):
+            break
+    assert best is not None
+    if not best.kept and names:
+        first = names[0]
+        k = min(folds, SCORING_FOLDS[-1])
+        size = sizes.get(first)
+        affordable = seconds / (fit_seconds[first] * (k + 1))
+        if size is not None and size * affordable >= MIN_SIZE:
+            best = Plan(k, [first], {first: int(size * affordable)})
+            best.cuts.append(f"{first} shrunk from {size} to {int(size * affordable)} trees or rounds")
+    if best.folds < folds:
+        best.cuts.append(f"candidates scored on {best.folds} folds instead of {folds}")
+    left_out = [n for n in names if n not in best.kept]
+    if left_out:
+        best.cuts.append(f"left out {', '.join(left_out)}")
+    return best
+
+
+def affordable_members(fit_seconds: Sequence[Tuple[str, float]], seconds: float) -> Tuple[List[str], List[str]]:
+    """The members whose refits fit in ``seconds``, in the order given, and those that do not."""
+    kept, dropped, total = [], [], 0.0
+    for name, cost in fit_seconds:
+        if total + cost <= seconds:
+            kept.append(name)
+            total += cost
+        else:
+            dropped.append(name)
+    return kept, dropped
