@@ -148,3 +148,31 @@ def test_parse_trial_reads_flamls_records_and_skips_checkpoints():
     assert (trial.number, trial.algorithm, trial.score, trial.config) == (3, "RandomForest", 0.91, {"n_estimators": 4})
     assert parse_trial('{"curr_best_record_id": 3}', "AUC_weighted") is None
     assert parse_trial('{"record_id": 4, "lear', "AUC_weighted") is None
+
+
+def test_label_metrics_use_thresholds_chosen_on_other_folds():
+    from amlpipe import metrics
+    from amlpipe.backends.local.threshold import cross_fitted_thresholds
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    p = np.clip(0.25 * y + 0.75 * rng.random(300), 0, 1)  # a weak model: the best cut-off fits noise
+    folds = list(cv_splitters("classification", 5, 0)[1].split(y, y))
+    rows = cross_fitted_thresholds(y, p, [0, 1], folds)
+    for train, test in folds:
+        assert np.all(rows[test] == choose_threshold(y[train], p[train], [0, 1]))
+    proba = np.column_stack([1 - p, p])
+    optimistic = metrics.score("accuracy", y, proba, [0, 1], threshold=choose_threshold(y, p, [0, 1]))
+    honest = metrics.score("accuracy", y, proba, [0, 1], threshold=rows)
+    assert honest < optimistic
+
+
+def test_threshold_search_agrees_with_trying_every_cut():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    p = np.round(rng.random(200), 2)  # ties between rows
+    w = rng.random(200)
+    cuts = np.unique(np.concatenate([p, [0.5]]))
+    accuracy = np.array([np.average((p >= c) == (y == 1), weights=w) for c in cuts])
+    chosen = choose_threshold(y, p, [0, 1], w)
+    assert np.isclose(accuracy[cuts == chosen][0], accuracy.max())

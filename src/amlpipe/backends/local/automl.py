@@ -114,6 +114,14 @@ class LabelCodes:
                             f"is not in the training data (classes: {self.classes})")
         return codes.to_numpy(dtype=int)
 
+    def require_rows(self, y: np.ndarray, rows: int, reason: str) -> None:
+        """Raise a DataError naming the label and the class when a class has fewer than ``rows`` rows."""
+        counts = np.bincount(y, minlength=len(self.classes))
+        if counts.min() < rows:
+            smallest = self.classes[int(np.argmin(counts))]
+            raise DataError(f"label column '{self.name}' has {counts.min()} rows of class {smallest!r}, "
+                            f"fewer than the {rows} {reason}")
+
     @property
     def codes(self) -> List[int]:
         return list(range(len(self.classes)))
@@ -167,6 +175,8 @@ def run_search(
     labels = LabelCodes(label) if task == "classification" else None
     y = labels.encode(label) if labels else label.to_numpy()
     codes = labels.codes if labels else None
+    if labels:
+        labels.require_rows(y, folds or 2, "cross-validation folds" if folds else "needed to train and validate")
     w = None if weight is None else weight.to_numpy(dtype=float)
 
     try:
