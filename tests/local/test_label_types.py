@@ -99,3 +99,19 @@ def test_the_endpoint_answers_with_the_text_classes(text_label_run, monkeypatch)
     assert (status, body) == (200, {"result": ["No", "Yes"]})
     status, body = answer(score.run(request({"data": [LESSON_RECORD], "method": "predict_proba"})))
     assert body["classes"] == ["No", "Yes"]
+
+
+def test_a_run_logs_test_metrics_and_feature_importance(heart_csv, tmp_path):
+    import amlpipe
+
+    features, label = heart_with_label(heart_csv, "text")
+    ws = amlpipe.connect("local", workspace_dir=tmp_path / "ws")
+    settings = AutoMLSettings(label_column_name="outcome", experiment_timeout_minutes=0.2, n_cross_validations=3,
+                              test_size=0.2, path=str(tmp_path))
+    run = ws.get_or_create_experiment("any-label").submit(settings, features.assign(outcome=label))
+    logged = run.get_metrics()
+    assert 0.6 < logged["test_AUC_weighted"] <= 1.0 and "test_accuracy" in logged
+    assert logged["test_AUC_weighted"] != logged["AUC_weighted"]
+    importance = run.get_feature_importance()
+    assert set(importance.feature) == set(features.columns)
+    assert importance.importance.is_monotonic_decreasing

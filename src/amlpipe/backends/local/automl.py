@@ -9,7 +9,8 @@ A run has four stages, each in its own module:
 3. `ensemble`: the final model is a voting ensemble of the candidates tied with the best, a
    stack ensemble that clearly beats it, or the best single model;
 4. the final model is refitted on all rows; for two classes its decision threshold is
-   chosen on the out-of-fold predictions (`threshold`).
+   chosen on the out-of-fold predictions (`threshold`); the permutation importance of its
+   input columns is computed if time is left (`amlpipe.explain`).
 
 Every `AutoMLSettings` field has a meaning here:
 
@@ -48,7 +49,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from ... import metrics
+from ... import explain, metrics
 from ...data import feature_schema
 from ...errors import DataError
 from ...settings import AutoMLSettings
@@ -64,7 +65,7 @@ __all__ = ["AutoMLResult", "Trial", "choose_validation", "run_search", "worker_c
 
 logger = logging.getLogger(__name__)
 
-RESERVE_SHARE = 0.02  # of the budget, kept for scoring the test data and writing the outputs
+RESERVE_SHARE = 0.05  # of the budget, kept for the test scores, the feature importance and writing the outputs
 
 
 @dataclass
@@ -76,6 +77,8 @@ class AutoMLResult:
             classes the label metrics use, for each row, the threshold chosen on the other folds.
         test_metrics: The same metrics on the test rows, which no stage saw (empty without test data).
         cuts: What was left out to keep the budget.
+        importance: Permutation importance of each raw column for the final model, on (a sample
+            of) the training rows; None when no time was left for it.
     """
 
     model: Pipeline
@@ -93,6 +96,7 @@ class AutoMLResult:
     threshold: Optional[float] = None
     test_metrics: Dict[str, float] = field(default_factory=dict)
     cuts: List[str] = field(default_factory=list)
+    importance: Optional[pd.DataFrame] = None
 
 
 class LabelCodes:
@@ -272,6 +276,11 @@ def run_search(
     else:
         scores, oof_frame = {primary: best.score}, pd.DataFrame()
     test_scores = _test_scores(model, test, labels, task, threshold) if test is not None else {}
+    on_stage("feature importance of the final model")
+    importance = explain.importance_in_time(model, features, label.to_numpy(), primary,
+                                            max(budget.left(), reserve / 2), seed)
+    if importance is None:
+        cuts.append("no feature importance (no time left)")
     logger.info("AutoML done in %.1f s of %.0f: %s %s=%.4f", time.monotonic() - budget.start, budget.seconds,
                 best.name, primary, best.score)
     return AutoMLResult(
@@ -290,6 +299,7 @@ def run_search(
         threshold=threshold,
         test_metrics=test_scores,
         cuts=cuts,
+        importance=importance,
     )
 
 

@@ -247,6 +247,8 @@ def write_model_outputs(folder: Path, result: AutoMLResult, config: AutoMLSettin
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
     if not result.oof.empty:
         result.oof.to_csv(folder / "oof_predictions.csv", index=False)
+    if result.importance is not None:
+        result.importance.to_csv(folder / "feature_importance.csv", index=False)
 
 
 def model_requirements(model_file: Path) -> List[str]:

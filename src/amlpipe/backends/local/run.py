@@ -149,6 +149,11 @@ class LocalAutoMLRun(LocalRun, BaseAutoMLRun):
             return None
         return pd.read_csv(path)
 
+    def get_feature_importance(self) -> Optional[pd.DataFrame]:
+        """The final model's permutation importance per input column, logged by the run (None if it had no time)."""
+        path = LocalRun(self.workspace, self.best_run_id).outputs_dir / "feature_importance.csv"
+        return pd.read_csv(path) if path.exists() else None
+
     def get_training_data(self) -> pd.DataFrame:
         """The registered dataset version this run trained on."""
         name, _, version = self.tags.get("dataset", "").rpartition(":")
