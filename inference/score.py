@@ -92,18 +92,23 @@ def _authorized(header):
 def predict(parsed):
     """Predictions for a checked request, as the JSON answer."""
     if predictor.classes is None:  # regression
-        return {"result": [float(v) for v in predictor.predict(parsed.columns)]}
+        answer = {"result": [float(v) for v in predictor.predict(parsed.columns)]}
+        if parsed.method == "explain":
+            answer["explanations"] = serving.explanations(predictor, parsed.columns)
+        return answer
     proba = predictor.predict_proba(parsed.columns)
     answer = {"result": [labels[i] for i in predictor.labels(proba)]}
     if parsed.method == "predict_proba":
         answer["classes"] = labels
         answer["probabilities"] = proba.round(6).tolist()
+    if parsed.method == "explain":
+        answer["explanations"] = serving.explanations(predictor, parsed.columns)
     return answer
 
 
 @rawhttp
 def run(request):
-    """Score a request: ``{"data": [record, ...], "method": "predict" | "predict_proba"}``."""
+    """Score a request: ``{"data": [record, ...], "method": "predict" | "predict_proba" | "explain"}``."""
     if request.method != "POST":
         return _error(405, "use POST with a JSON body")
     if not _authorized(request.headers.get("Authorization")):

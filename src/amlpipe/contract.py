@@ -5,7 +5,7 @@ the model sees it, and the client checks records with it before sending them. It
 the standard library only, so it can be deployed beside score.py where amlpipe is not
 installed (Azure Container Instances).
 
-Request: ``{"data": [record, ...], "method": "predict" | "predict_proba"}``; a record maps
+Request: ``{"data": [record, ...], "method": "predict" | "predict_proba" | "explain"}``; a record maps
 each input field to a number, a boolean (``true``/``false``, ``"true"``/``"false"``, 0/1)
 or, for category fields, a string; numbers may arrive as strings (``"60"``, ``"1.40"``);
 ``null`` means missing and is imputed as in training. Bad input raises `RequestError`
@@ -18,8 +18,9 @@ import json
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-METHODS = ("predict", "predict_proba")
+METHODS = ("predict", "predict_proba", "explain")
 DEFAULT_MAX_ROWS = 10_000
+EXPLAIN_MAX_ROWS = 1_000  # "explain" scores each record once more per field
 _TRUE = ("true", "1")
 _FALSE = ("false", "0")
 
@@ -103,6 +104,9 @@ def check_request(
         raise RequestError("'data' is empty: send at least one record")
     if len(rows) > max_rows:
         raise RequestError(f"'data' has {len(rows)} records; at most {max_rows} are accepted per request", status=413)
+    if method == "explain" and len(rows) > EXPLAIN_MAX_ROWS:
+        raise RequestError(f"'data' has {len(rows)} records; at most {EXPLAIN_MAX_ROWS} are explained per request",
+                           status=413)
     if schema is None:
         first = rows[0]
         if not isinstance(first, dict):
@@ -278,7 +282,8 @@ def openapi_spec(
                         "200": {"description": "predictions", "schema": {"$ref": "#/definitions/ScoringResponse"}},
                         "400": {"description": "bad input: the message names the row and the field", "schema": {"$ref": "#/definitions/Error"}},
                         "401": {"description": "missing or wrong key (when keys are enabled)", "schema": {"$ref": "#/definitions/Error"}},
-                        "413": {"description": f"more than {max_rows} records", "schema": {"$ref": "#/definitions/Error"}},
+                        "413": {"description": f"more than {max_rows} records ({EXPLAIN_MAX_ROWS} to explain)",
+                                "schema": {"$ref": "#/definitions/Error"}},
                         "415": {"description": "content type is not application/json", "schema": {"$ref": "#/definitions/Error"}},
                     },
                 }
@@ -305,6 +310,16 @@ def openapi_spec(
                         "type": "array",
                         "items": {"type": "array", "items": {"type": "number"}},
                         "description": "with predict_proba: one row per record, columns in the order of classes",
+                    },
+                    "explanations": {
+                        "type": "array",
+                        "description": "with explain: for each record, the fields that move its answer most (the "
+                                       "probability of the predicted class, or the value), each with how much the "
+                                       "answer drops when the field is sent as missing",
+                        "items": {"type": "array", "items": {
+                            "type": "object",
+                            "properties": {"field": {"type": "string"}, "contribution": {"type": "number"}},
+                        }},
                     },
                 },
             },
