@@ -87,7 +87,7 @@ def test_missing_and_unknown_fields():
     ({"data": LESSON_RECORD}, "'data' must be a list of records, not dict"),
     ({"data": []}, "'data' is empty"),
     ({"data": ["60,0,500"]}, "row 0: a record must be a JSON object"),
-    ({"data": [LESSON_RECORD], "method": "explain"}, "unknown method 'explain'"),
+    ({"data": [LESSON_RECORD], "method": "shap"}, "unknown method 'shap'"),
 ])
 def test_malformed_requests(payload, says):
     assert says in refused(payload).message
