@@ -212,8 +212,13 @@ def feature_schema(features: pd.DataFrame, origin: str = "data") -> Dict[str, st
         if pd.api.types.is_bool_dtype(values):
             schema[str(column)] = "boolean"
             continue
-        numeric = pd.to_numeric(values, errors="coerce")
-        if numeric.notna().sum() == values.notna().sum():
+        present = values.dropna()
+        # text columns: a look at the first values settles it (parsing all of a big column takes seconds)
+        if not pd.api.types.is_numeric_dtype(values) and pd.to_numeric(present.head(100), errors="coerce").isna().any():
+            numeric = None
+        else:
+            numeric = pd.to_numeric(values, errors="coerce")
+        if numeric is not None and numeric.notna().sum() == len(present):
             distinct = set(numeric.dropna().unique())
             schema[str(column)] = "boolean" if distinct <= {0, 1} and len(distinct) == 2 else "number"
             continue

@@ -65,6 +65,7 @@ __all__ = ["AutoMLResult", "Trial", "choose_validation", "run_search", "worker_c
 
 logger = logging.getLogger(__name__)
 
+SAFETY = 1.5  # estimated fit times are multiplied by this
 RESERVE_SHARE = 0.05  # of the budget, kept for the test scores, the feature importance and writing the outputs
 
 
@@ -183,6 +184,7 @@ def run_search(
         labels.require_rows(y, folds or 2, "cross-validation folds" if folds else "needed to train and validate")
     w = None if weight is None else weight.to_numpy(dtype=float)
 
+    started = time.monotonic()
     try:
         Xf = featurizer.fit_transform(features)
     except ValueError as exc:
@@ -190,10 +192,17 @@ def run_search(
     if settings.featurization == "off" and not np.isfinite(np.asarray(Xf, dtype=float)).all():
         raise DataError("featurization='off' needs complete numeric data; some values are missing or not numbers")
 
+    featurize_seconds = time.monotonic() - started  # paid again by every fit of a candidate's pipeline
     n_fit = len(features) * (folds - 1) // folds if folds else len(features)
+
+    def fit_seconds(estimator, rows: int) -> float:
+        """A pipeline fit on ``rows`` rows, with a margin for the timing noise of a busy machine."""
+        model = probe_fit_seconds(estimator, Xf, y, rows, seed)
+        return SAFETY * (model + featurize_seconds * rows / len(features))
+
     fixed = fixed_candidates(settings, learners, workers) if method == "cv" else {}
-    fixed_costs = {name: probe_fit_seconds(est, Xf, y, n_fit, seed) for name, est in fixed.items()}
-    forest_cost = probe_fit_seconds(_default_forest(task, workers, seed), Xf, y, len(features), seed)
+    fixed_costs = {name: fit_seconds(est, n_fit) for name, est in fixed.items()}
+    forest_cost = fit_seconds(_default_forest(task, workers, seed), len(features))
     if method == "cv":
         per_learner = max([forest_cost, *fixed_costs.values()])
         after_search = (sum(fixed_costs.values()) + per_learner * len(learners)) * (folds + 1)
@@ -232,7 +241,7 @@ def run_search(
         # Priority when time is short: the search's best, the fixed configurations, the other learners.
         first, *others = natives
         pool = {first: natives[first], **fixed, **{name: natives[name] for name in others}}
-        costs = {name: fixed_costs.get(name) or probe_fit_seconds(est, Xf, y, n_fit, seed) for name, est in pool.items()}
+        costs = {name: fixed_costs.get(name) or fit_seconds(est, n_fit) for name, est in pool.items()}
         plan = plan_scoring(costs, {n: e.get_params().get("n_estimators") for n, e in pool.items()}, folds,
                             budget.left() - reserve)
         cuts.extend(plan.cuts)
@@ -259,8 +268,7 @@ def run_search(
     if not candidates:
         # A holdout gives no out-of-fold predictions to blend (nor does a CV run out of time): FLAML's best.
         name = algorithm_name(tried[0])
-        estimator = _affordable(natives[name], probe_fit_seconds(natives[name], Xf, y, len(features), seed),
-                                budget.left() - reserve, cuts)
+        estimator = _affordable(natives[name], fit_seconds(natives[name], len(features)), budget.left() - reserve, cuts)
         best = Candidate(name, estimator, best_score[tried[0]], np.empty(0))
         candidates = [best]
 

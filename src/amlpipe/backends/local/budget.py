@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 MIN_SEARCH_SHARE = 0.3  # the search keeps at least this share of the budget
 MAX_SEARCH_SHARE = 0.85  # and leaves at least this share for what follows
+MIN_SEARCH_SECONDS = 1.0  # even when the budget is spent before the search starts
 PROBE_ROWS = 2000  # rows a fit time is measured on
 PROBE_SIZE = 20  # trees or boosting rounds a fit time is measured with
 MIN_SIZE = 10  # the fewest trees or rounds a candidate is shrunk to
@@ -84,7 +85,8 @@ def _size(estimator) -> Optional[int]:
 def search_seconds(budget: Budget, after_search: float) -> float:
     """The search's seconds: what is left less the estimated work after it, within bounds."""
     left = budget.left()
-    return float(min(max(left - after_search, MIN_SEARCH_SHARE * budget.seconds), MAX_SEARCH_SHARE * left))
+    seconds = min(max(left - after_search, MIN_SEARCH_SHARE * budget.seconds), MAX_SEARCH_SHARE * left)
+    return float(max(seconds, MIN_SEARCH_SECONDS))  # FLAML takes a budget of 0 or less as no limit
 
 
 @dataclass
