@@ -53,7 +53,7 @@ from ... import explain, metrics
 from ...data import feature_schema
 from ...errors import DataError
 from ...settings import AutoMLSettings
-from .budget import Budget, plan_scoring, probe_fit_seconds, search_seconds
+from .budget import Budget, plan_scoring, probe_fit_seconds, search_seconds, trial_fit_seconds
 from .candidates import Candidate, cv_splitters, fixed_candidates, out_of_fold, score, with_forest_size
 from .ensemble import pick_final, refit_seconds
 from .featurize import build_featurizer
@@ -228,12 +228,24 @@ def run_search(
         raise DataError("AutoML finished no trial within the budget; raise experiment_timeout_minutes")
 
     sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
-    best_score = {}
+    best_trial: Dict[str, Trial] = {}
     for trial in trials:
-        if trial.learner not in best_score or sign * trial.score > sign * best_score[trial.learner]:
-            best_score[trial.learner] = trial.score
+        if trial.learner not in best_trial or sign * trial.score > sign * best_trial[trial.learner].score:
+            best_trial[trial.learner] = trial
+    best_score = {lrn: t.score for lrn, t in best_trial.items()}
     tried = sorted(best_score, key=lambda lrn: -sign * best_score[lrn])
     natives = {algorithm_name(lrn): with_forest_size(native_estimator(automl, lrn, workers, seed), lrn) for lrn in tried}
+    searched_costs = {
+        algorithm_name(lrn): SAFETY * trial_fit_seconds(
+            t.duration_seconds, folds, t.sample_size, t.config.get("n_estimators"), n_fit,
+            natives[algorithm_name(lrn)].get_params().get("n_estimators"))
+        for lrn, t in best_trial.items()
+    }
+
+    def native_fit_seconds(name: str, rows: int) -> float:
+        """The larger of the probe's estimate and the one from the search's own timing."""
+        return max(fit_seconds(natives[name], rows), searched_costs[name] * rows / n_fit)
+
     cuts: List[str] = []
     candidates: List[Candidate] = []
     weights: Dict[str, float] = {}
@@ -241,7 +253,7 @@ def run_search(
         # Priority when time is short: the search's best, the fixed configurations, the other learners.
         first, *others = natives
         pool = {first: natives[first], **fixed, **{name: natives[name] for name in others}}
-        costs = {name: fixed_costs.get(name) or fit_seconds(est, n_fit) for name, est in pool.items()}
+        costs = {name: fixed_costs[name] if name in fixed_costs else native_fit_seconds(name, n_fit) for name in pool}
         plan = plan_scoring(costs, {n: e.get_params().get("n_estimators") for n, e in pool.items()}, folds,
                             budget.left() - reserve)
         cuts.extend(plan.cuts)
@@ -268,7 +280,7 @@ def run_search(
     if not candidates:
         # A holdout gives no out-of-fold predictions to blend (nor does a CV run out of time): FLAML's best.
         name = algorithm_name(tried[0])
-        estimator = _affordable(natives[name], fit_seconds(natives[name], len(features)), budget.left() - reserve, cuts)
+        estimator = _affordable(natives[name], native_fit_seconds(name, len(features)), budget.left() - reserve, cuts)
         best = Candidate(name, estimator, best_score[tried[0]], np.empty(0))
         candidates = [best]
 

@@ -153,3 +153,19 @@ def affordable_members(fit_seconds: Sequence[Tuple[str, float]], seconds: float)
         else:
             dropped.append(name)
     return kept, dropped
+
+
+def trial_fit_seconds(duration: float, folds: int, sample_size: Optional[int], trial_size: Optional[int],
+                      rows: int, size: Optional[int]) -> float:
+    """Seconds for one fit on ``rows`` rows with ``size`` trees or rounds, from a search trial's time.
+
+    The trial fitted ``folds`` times (once for a holdout) on ``sample_size`` rows with
+    ``trial_size`` trees or rounds, all in ``duration`` seconds.
+    """
+    seconds = duration / max(folds, 1)
+    sample = sample_size or rows
+    if rows > sample:
+        seconds *= rows / sample * math.log(rows) / math.log(max(sample, 2))
+    if size and trial_size and size > trial_size:
+        seconds *= size / trial_size
+    return seconds
