@@ -115,3 +115,15 @@ def test_a_run_logs_test_metrics_and_feature_importance(heart_csv, tmp_path):
     importance = run.get_feature_importance()
     assert set(importance.feature) == set(features.columns)
     assert importance.importance.is_monotonic_decreasing
+
+
+def test_no_finished_trial_still_gives_a_model_and_says_so(heart_csv, tmp_path, monkeypatch):
+    from amlpipe.backends.local import automl
+
+    monkeypatch.setattr(automl, "read_trial_log", lambda path, primary: [])  # as if the budget ran out first
+    features, label = heart_with_label(heart_csv, "text")
+    settings = AutoMLSettings(label_column_name="outcome", experiment_timeout_minutes=0.1, validation_size=0.2)
+    result = run_search(features, label, settings, 1, tmp_path / "trials.jsonl")
+    assert result.algorithm == "LightGBM" and result.metrics == {}
+    assert "no search trial finished in the budget" in result.cuts[0]
+    assert set(result.model.predict(features)) <= {"No", "Yes"}

@@ -224,8 +224,6 @@ def run_search(
              f"({method}{f', {folds} folds' if folds else ''}, {workers} workers)")
     automl = run_flaml(Xf, y, settings, learners, seconds, workers, log_file, codes, weight=w, **fit_args)
     trials = read_trial_log(log_file, primary)
-    if not trials:
-        raise DataError("AutoML finished no trial within the budget; raise experiment_timeout_minutes")
 
     sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
     best_trial: Dict[str, Trial] = {}
@@ -251,8 +249,8 @@ def run_search(
     weights: Dict[str, float] = {}
     if method == "cv":
         # Priority when time is short: the search's best, the fixed configurations, the other learners.
-        first, *others = natives
-        pool = {first: natives[first], **fixed, **{name: natives[name] for name in others}}
+        ranked = list(natives)
+        pool = {**{name: natives[name] for name in ranked[:1]}, **fixed, **{name: natives[name] for name in ranked[1:]}}
         costs = {name: fixed_costs[name] if name in fixed_costs else native_fit_seconds(name, n_fit) for name in pool}
         plan = plan_scoring(costs, {n: e.get_params().get("n_estimators") for n, e in pool.items()}, folds,
                             budget.left() - reserve)
@@ -277,11 +275,18 @@ def run_search(
             best, weights, candidates, more_cuts = pick_final(
                 candidates, y, settings, codes, w, scoring_splitter, on_stage, lambda: budget.left() - reserve)
             cuts.extend(more_cuts)
-    if not candidates:
+    if not candidates and tried:
         # A holdout gives no out-of-fold predictions to blend (nor does a CV run out of time): FLAML's best.
         name = algorithm_name(tried[0])
         estimator = _affordable(natives[name], native_fit_seconds(name, len(features)), budget.left() - reserve, cuts)
         best = Candidate(name, estimator, best_score[tried[0]], np.empty(0))
+        candidates = [best]
+    elif not candidates:
+        # Not one trial finished (big data, a short budget): a model with the library's defaults, unscored.
+        name, default = _default_model(task, learners, workers, seed)
+        cuts.append(f"no search trial finished in the budget: {name} with default settings, not validated")
+        estimator = _affordable(default, fit_seconds(default, len(features)), budget.left() - reserve, cuts)
+        best = Candidate(name, estimator, float("nan"), np.empty(0))
         candidates = [best]
 
     for cut in cuts:
@@ -294,7 +299,8 @@ def run_search(
         scores = metrics.all_scores(task, y, best.oof, codes, w, row_thresholds)
         oof_frame = _oof_frame(best.oof, y, labels, row_thresholds)
     else:
-        scores, oof_frame = {primary: best.score}, pd.DataFrame()
+        scores = {} if np.isnan(best.score) else {primary: best.score}
+        oof_frame = pd.DataFrame()
     test_scores = _test_scores(model, test, labels, task, threshold) if test is not None else {}
     on_stage("feature importance of the final model")
     importance = explain.importance_in_time(model, features, label.to_numpy(), primary,
@@ -330,6 +336,25 @@ def _default_forest(task: str, workers: int, seed: int):
 
     cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
     return cls(n_estimators=FOREST_TREES, n_jobs=workers, random_state=seed)
+
+
+def _default_model(task: str, learners: List[str], workers: int, seed: int):
+    """LightGBM with its defaults, or a 100-tree random forest when LightGBM is not allowed.
+
+    Raises:
+        DataError: neither is allowed.
+    """
+    from lightgbm import LGBMClassifier, LGBMRegressor
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    classification = task == "classification"
+    if "lgbm" in learners:
+        cls = LGBMClassifier if classification else LGBMRegressor
+        return "LightGBM", cls(n_jobs=workers, random_state=seed, verbose=-1)
+    if "rf" in learners:
+        cls = RandomForestClassifier if classification else RandomForestRegressor
+        return "RandomForest", cls(n_estimators=100, n_jobs=workers, random_state=seed)
+    raise DataError("AutoML finished no trial within the budget; raise experiment_timeout_minutes")
 
 
 def _affordable(estimator, fit_seconds: float, seconds: float, cuts: List[str]):
