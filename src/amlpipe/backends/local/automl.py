@@ -73,9 +73,17 @@ RESERVE_SHARE = 0.05  # of the budget, kept for the test scores, the feature imp
 class AutoMLResult:
     """What a finished run hands back.
 
+    What was tuned on what: the search chose hyperparameters on its own folds; the candidates
+    were scored, and the final model chosen among them, on other folds (the scoring folds); the
+    decision threshold was chosen on the final model's out-of-fold predictions.
+
     Attributes:
-        metrics: Every metric of the task on the final model's out-of-fold predictions; for two
-            classes the label metrics use, for each row, the threshold chosen on the other folds.
+        score: The primary metric of the final model's out-of-fold predictions on the scoring
+            folds; the final model was chosen on them, so it is slightly optimistic (for a
+            holdout: the search's best trial on the holdout).
+        metrics: Every metric of the task on the same predictions; for two classes the label
+            metrics (accuracy, precision, recall) use, for each row, the threshold chosen on
+            the other scoring folds, never the one chosen with that row.
         test_metrics: The same metrics on the test rows, which no stage saw (empty without test data).
         cuts: What was left out to keep the budget.
         importance: Permutation importance of each raw column for the final model, on (a sample
