@@ -84,7 +84,7 @@ def test_batch_predictions_equal_the_registered_models(service, trained, heart_c
     ({"data": [LESSON_RECORD, {**LESSON_RECORD, "serum_sodium": "low"}]}, "application/json", 400, "row 1, field 'serum_sodium'"),
     ('{"data": [{"age": NaN}]}', "application/json", 400, "NaN is not a valid JSON value"),
     ({"data": [{**LESSON_RECORD, "age": "inf"}]}, "application/json", 400, "row 0, field 'age'"),
-    ({"data": [LESSON_RECORD], "method": "explain"}, "application/json", 400, "unknown method 'explain'"),
+    ({"data": [LESSON_RECORD], "method": "shap"}, "application/json", 400, "unknown method 'shap'"),
 ])
 def test_bad_input_is_a_4xx_naming_the_field(service, body, content_type, status, says):
     data = body if isinstance(body, str) else json.dumps(body)

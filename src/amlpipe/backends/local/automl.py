@@ -311,8 +311,9 @@ def run_search(
         oof_frame = pd.DataFrame()
     test_scores = _test_scores(model, test, labels, task, threshold) if test is not None else {}
     on_stage("feature importance of the final model")
+    # at least a second: one pass over the columns of a small sample is cheap, and worth the overrun
     importance = explain.importance_in_time(model, features, label.to_numpy(), primary,
-                                            max(budget.left(), reserve / 2), seed)
+                                            max(budget.left(), reserve, 1.0), seed)
     if importance is None:
         cuts.append("no feature importance (no time left)")
     logger.info("AutoML done in %.1f s of %.0f: %s %s=%.4f", time.monotonic() - budget.start, budget.seconds,
