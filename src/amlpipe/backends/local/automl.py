@@ -372,6 +372,8 @@ def _affordable(estimator, fit_seconds: float, seconds: float, cuts: List[str]):
     if fit_seconds <= seconds or size is None:
         return estimator
     smaller = max(int(size * max(seconds, 0) / fit_seconds), 10)
+    if smaller >= size:
+        return estimator
     cuts.append(f"final model fitted with {smaller} trees or rounds instead of {size}")
     return clone(estimator).set_params(n_estimators=smaller)
 
