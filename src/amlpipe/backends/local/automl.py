@@ -213,7 +213,8 @@ def run_search(
     forest_cost = fit_seconds(_default_forest(task, workers, seed), len(features))
     if method == "cv":
         per_learner = max([forest_cost, *fixed_costs.values()])
-        after_search = (sum(fixed_costs.values()) + per_learner * len(learners)) * (folds + 1)
+        # FLAML itself refits its best configuration on all rows after a CV search (it always does)
+        after_search = (sum(fixed_costs.values()) + per_learner * len(learners)) * (folds + 1) + forest_cost
     else:
         after_search = forest_cost  # the refit of the best model
     seconds = search_seconds(budget, after_search + reserve)
@@ -249,8 +250,9 @@ def run_search(
     }
 
     def native_fit_seconds(name: str, rows: int) -> float:
-        """The larger of the probe's estimate and the one from the search's own timing."""
-        return max(fit_seconds(natives[name], rows), searched_costs[name] * rows / n_fit)
+        """From the search's own timing of the configuration (no probe: probing every learner again
+        costs more than the estimate is worth)."""
+        return searched_costs[name] * rows / n_fit + SAFETY * featurize_seconds * rows / len(features)
 
     cuts: List[str] = []
     candidates: List[Candidate] = []
