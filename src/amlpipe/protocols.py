@@ -110,7 +110,8 @@ class Experiment(Protocol):
     name: str
 
     def submit(self, config: AutoMLSettings, training_data: Any, compute_target: Any = None,
-               validation_data: Any = None, show_output: bool = False, progress: str = "auto") -> AutoMLRun: ...
+               validation_data: Any = None, show_output: bool = False, progress: str = "auto",
+               test_data: Any = None) -> AutoMLRun: ...
 
     def get_runs(self) -> List[AutoMLRun]:
         """The AutoML runs, newest first."""

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 def automl_config_arguments(settings: AutoMLSettings, training_data: Any, compute_target: Any,
-                            validation_data: Any = None) -> Dict[str, Any]:
+                            validation_data: Any = None, test_data: Any = None) -> Dict[str, Any]:
     """The lesson's `AutoMLConfig` arguments from amlpipe's settings (optional ones only when set)."""
     arguments: Dict[str, Any] = {
         "compute_target": compute_target,
@@ -42,6 +42,7 @@ def automl_config_arguments(settings: AutoMLSettings, training_data: Any, comput
         "blocked_models": list(settings.blocked_models) if settings.blocked_models else None,
         "weight_column_name": settings.weight_column_name,
         "validation_data": validation_data,
+        "test_data": test_data,
     }
     arguments.update({k: v for k, v in optional.items() if v is not None})
     return arguments
@@ -59,8 +60,8 @@ class AzureExperiment(BaseExperiment):
         return f"AzureExperiment(name={self.name!r})"
 
     def submit(self, config: AutoMLSettings, training_data, compute_target=None, validation_data=None,
-               show_output: bool = False, progress: str = "auto") -> AzureAutoMLRun:
-        """Build `AutoMLConfig` and submit it; the run goes on in Azure.
+               show_output: bool = False, progress: str = "auto", test_data=None) -> AzureAutoMLRun:
+        """Build `AutoMLConfig` and submit it; the run goes on in Azure (``test_data``: AutoMLConfig's test data).
 
         With ``show_output`` and ``progress="auto"`` in an interactive notebook the RunDetails widget
         shows it; otherwise nothing waits here (call `wait_for_completion(show_output=True)`).
@@ -70,6 +71,7 @@ class AzureExperiment(BaseExperiment):
             training_data.sdk_dataset,
             compute_target.sdk_target if compute_target is not None else None,
             validation_data.sdk_dataset if validation_data is not None else None,
+            test_data.sdk_dataset if test_data is not None else None,
         )
         with translated(f"AutoML run in experiment '{self.name}'"):
             automl_config = sdk.AutoMLConfig(**arguments)

@@ -60,8 +60,8 @@ class LocalExperiment(BaseExperiment):
         compute_target=None,
         validation_data=None,
         show_output: bool = False,
-        test_data=None,
         progress: str = "auto",
+        test_data=None,
     ) -> LocalAutoMLRun:
         """Run AutoML on ``training_data`` (a registered dataset or a DataFrame) and track it.
 
