@@ -18,7 +18,9 @@ missing. Wall time of each fit is kept against the budget (``budget x 1.1 + 10 s
 AutoGluon is a benchmark-only dependency that needs pandas < 3, so this runs in a separate
 environment (see RESULTS.md):
 
-    python -m venv /tmp/venv-bench && /tmp/venv-bench/bin/pip install -e . 'autogluon.tabular[lightgbm]' 'pandas<3'
+    python -m venv /tmp/venv-bench
+    /tmp/venv-bench/bin/pip install -r benchmarks/model_quality_suite.requirements.txt
+    /tmp/venv-bench/bin/pip install --no-deps -e .
     AMLPIPE_DATA=... nice -n 10 /tmp/venv-bench/bin/python benchmarks/model_quality_suite.py --half confirm \\
         --budget-seconds 30 --json confirm.jsonl
 
