@@ -26,7 +26,7 @@ experiment_name: hf-overrides
 service:
   name: hf-overrides-svc
 """
-SET = ["automl.allowed_models=[\"LightGBM\"]", "automl.n_cross_validations=5"]
+SET = ["automl.allowed_models=[\"LightGBM\"]", "automl.n_cross_validations=5", "automl.test_size=0.2"]
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_amlpipe_run_executes_every_notebook_in_order(pipeline_run):
     assert all(" done in " in line for line in lines)
     assert sorted(p.stem for p in output.glob("*.ipynb")) == names
     assert ('settings changed: experiment_name="hf-overrides", service.name="hf-overrides-svc", '
-            'automl.allowed_models=["LightGBM"], automl.n_cross_validations=5, '
+            'automl.allowed_models=["LightGBM"], automl.n_cross_validations=5, automl.test_size=0.2, '
             'automl.experiment_timeout_minutes=0.25') in result.stdout
 
 
@@ -128,6 +128,7 @@ def test_settings_overrides_reach_automl(pipeline_run):
     assert "LightGBM" in train["algorithms"]  # and its fixed configurations (LightGBMStumps ...), and the ensembles
     assert all(a.startswith("LightGBM") or a in ("VotingEnsemble", "StackEnsemble") for a in train["algorithms"])
     assert records(output, "04_register")["validation"] == "5-fold CV"
+    assert 0.7 < records(output, "04_register")["test_score"] <= 1.0  # automl.test_size: the test run's AUC
 
 
 def test_deploy_consume_cleanup_records(pipeline_run):
