@@ -55,13 +55,13 @@ from ...errors import DataError
 from ...settings import AutoMLSettings
 from .budget import Budget, plan_scoring, probe_fit_seconds, search_seconds, trial_fit_seconds
 from .candidates import Candidate, cv_splitters, fixed_candidates, out_of_fold, score, with_forest_size
-from .ensemble import pick_final, refit_seconds
+from .ensemble import pick_final
 from .featurize import build_featurizer
 from .learners import algorithm_name, learners_for
-from .search import Trial, choose_validation, native_estimator, read_trial_log, run_flaml, worker_count
+from .search import Trial, choose_validation, native_estimator, read_trial_log, run_flaml
 from .threshold import choose_threshold, cross_fitted_thresholds
 
-__all__ = ["AutoMLResult", "Trial", "choose_validation", "run_search", "worker_count"]
+__all__ = ["AutoMLResult", "LabelCodes", "run_search"]
 
 logger = logging.getLogger(__name__)
 
