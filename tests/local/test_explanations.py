@@ -40,3 +40,26 @@ def test_explain_is_bounded_and_in_the_openapi_document(trained, monkeypatch):
     spec = contract.openapi_spec({"age": "number"}, [0, 1])
     assert "explain" in spec["definitions"]["ScoringRequest"]["properties"]["method"]["enum"]
     assert "explanations" in spec["definitions"]["ScoringResponse"]["properties"]
+
+
+def test_regression_explanations_are_drops_in_the_predicted_value(heart_csv):
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.pipeline import Pipeline
+
+    from amlpipe import serving
+    from amlpipe.backends.local.featurize import build_featurizer
+    from amlpipe.data import feature_schema
+
+    df = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"])
+    X, y = df.drop(columns=["serum_sodium"]), df["serum_sodium"]
+    schema = feature_schema(X)
+    model = Pipeline([("featurize", build_featurizer(schema)),
+                      ("model", RandomForestRegressor(20, random_state=0))]).fit(X, y)
+    predictor = serving.Predictor(model, schema)
+    columns = {name: X[name].astype(float).head(2).tolist() for name in schema}
+    explained = serving.explanations(predictor, columns, top=3)
+    assert [len(e) for e in explained] == [3, 3]
+    first = explained[0][0]
+    row = X.head(1).astype(float)
+    drop = model.predict(row)[0] - model.predict(row.assign(**{first["field"]: np.nan}))[0]
+    assert first["contribution"] == pytest.approx(drop, abs=1e-6)
