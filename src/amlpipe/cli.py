@@ -120,7 +120,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workspace_options(down)
     down.add_argument("--service", metavar="NAME", help="the service to delete (default: all)")
     down.set_defaults(handler=_down)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check versions, config, credentials and the workspace before spending money",
+        description="A preflight: Python and package versions, the config.json found, which credential the azureml "
+                    "backend would use (never a secret), Azure's budget floor, the compute and service names, and "
+                    "whether the workspace answers (or that this machine is offline).",
+        epilog="examples:\n  amlpipe doctor\n  amlpipe doctor --backend azureml --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    doctor.add_argument("--backend", choices=["local", "azureml"],
+                        help="default: AMLPIPE_BACKEND, then config.json, then local")
+    doctor.add_argument("--config", metavar="PATH", help="config.json or a folder holding it (default: searched upwards)")
+    doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
+    doctor.set_defaults(handler=_doctor)
     return parser
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import collect, render
+
+    info = collect(args.backend, args.config)
+    print(json.dumps(info, indent=2) if args.json else render(info))
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -129,6 +152,8 @@ def _run(args: argparse.Namespace) -> int:
 
     backend = load_config(args.config, args.backend).backend  # fail fast on a bad config
     parameters = {"BACKEND": backend, "PROGRESS": "lines"}
+    if backend == "azureml":  # Azure's rules before any notebook or credential
+        parameters["BUDGET_MINUTES"] = _azureml_automl_settings(args.budget_minutes).experiment_timeout_minutes
     if args.config:
         parameters["CONFIG_PATH"] = str(Path(args.config).resolve())
     if args.workspace:
@@ -189,7 +214,18 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _azureml_automl_settings(budget_minutes: Optional[float]):
+    """The AutoML settings the azureml backend would submit, checked against Azure's rules (no credential needed)."""
+    from .backends.azureml.experiment import check_settings
+    from .settings import AutoMLSettings
+
+    settings = AutoMLSettings() if budget_minutes is None else AutoMLSettings(experiment_timeout_minutes=budget_minutes)
+    check_settings(settings)
+    return settings
+
+
 def _train(args: argparse.Namespace) -> int:
+    from .config import load_config
     from .settings import Settings
     from .workspace import connect
 
@@ -201,18 +237,29 @@ def _train(args: argparse.Namespace) -> int:
     if args.model_name:
         overrides["model.model_name"] = args.model_name
     settings = Settings().override(overrides)
+    if load_config(args.config, args.backend).backend == "azureml":
+        _azureml_automl_settings(args.budget_minutes)  # Azure's rules before any credential
     ws = connect(args.backend, args.config, args.workspace)
     experiment = ws.get_or_create_experiment(settings.experiment_name)
     compute = ws.get_or_create_compute(settings.compute)
     dataset = ws.register_dataset(args.data, settings.dataset)
     run = experiment.submit(settings.automl, dataset, compute, show_output=True, progress=args.progress)
+    run.wait_for_completion(show_output=args.progress != "none")  # raises unless the run completed
     model = run.register_model(settings.model.model_name, settings.model.description, dict(settings.model.tags))
-    props = model.properties
-    print(
-        f"registered model {model.name} version {model.version}: {props['algorithm']}, "
-        f"{props['primary_metric']} {props['score']:.4f} ({props['validation']}) from run {run.id}"
-    )
+    print(f"registered model {model.name} version {model.version}: {_model_summary(model, run)} from run {run.id}")
     return 0
+
+
+def _model_summary(model, run) -> str:
+    """The algorithm and score of the registered model: from its properties (local), else from the best run (Azure)."""
+    props = model.properties
+    if "algorithm" in props:
+        return f"{props['algorithm']}, {props['primary_metric']} {props['score']:.4f} ({props['validation']})"
+    best_run, _ = run.get_output()
+    metric = run.properties.get("primary_metric", "AUC_weighted")
+    score = best_run.get_metrics().get(metric)
+    algorithm = best_run.properties.get("run_algorithm", "unknown algorithm")
+    return f"{algorithm}, {metric} {score:.4f}" if score is not None else algorithm
 
 
 def main(argv: Optional[List[str]] = None) -> int:

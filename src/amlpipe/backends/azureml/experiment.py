@@ -6,13 +6,31 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from ... import environment
-from ...errors import ResourceError
-from ...settings import AutoMLSettings
+from ...errors import ConfigError, ResourceError
+from ...settings import AutoMLSettings, ComputeSettings
 from . import sdk
 from .errors import translated
 from .run import AzureAutoMLRun
 
 logger = logging.getLogger(__name__)
+
+# Azure AutoML refuses experiment_timeout_minutes below this (AutoMLBaseSettings.MIN_EXPTIMEOUT_MINUTES,
+# reported as "experiment_timeout_hours ... out of range [0.25 - 8760.0]" only when the run is submitted).
+MIN_EXPERIMENT_TIMEOUT_MINUTES = 15
+
+
+def check_settings(settings: AutoMLSettings) -> None:
+    """Refuse, before anything reaches Azure, what Azure AutoML refuses at submit.
+
+    Raises:
+        ConfigError: naming the setting and Azure's rule.
+    """
+    if settings.experiment_timeout_minutes < MIN_EXPERIMENT_TIMEOUT_MINUTES:
+        raise ConfigError(
+            f"setting 'automl.experiment_timeout_minutes' = {settings.experiment_timeout_minutes:g}: Azure AutoML "
+            f"needs experiment_timeout_minutes of at least {MIN_EXPERIMENT_TIMEOUT_MINUTES} (the lesson uses 20); "
+            "shorter budgets work on the local backend only"
+        )
 
 
 def automl_config_arguments(settings: AutoMLSettings, training_data: Any, compute_target: Any,
@@ -59,15 +77,27 @@ class AzureExperiment:
 
     def submit(self, config: AutoMLSettings, training_data, compute_target=None, validation_data=None,
                show_output: bool = False, progress: str = "auto") -> AzureAutoMLRun:
-        """Build `AutoMLConfig` and submit it; the run goes on in Azure.
+        """Build `AutoMLConfig` and submit it to the cluster; the run goes on in Azure.
 
-        With ``show_output`` and ``progress="auto"`` in an interactive notebook the RunDetails widget
-        shows it; otherwise nothing waits here (call `wait_for_completion(show_output=True)`).
+        Without ``compute_target`` the cluster of the default `ComputeSettings` name is used:
+        the SDK would otherwise train in this process. With ``show_output`` and
+        ``progress="auto"`` in a notebook a person runs, the RunDetails widget is shown (it
+        renders in the classic notebook only); `wait_for_completion` then shows amlpipe's live view.
+
+        Raises:
+            ConfigError: a setting Azure AutoML refuses (checked before anything is sent).
+            ResourceError: no such cluster.
         """
+        check_settings(config)
+        if compute_target is None:
+            from .compute import get as get_compute
+
+            compute_target = get_compute(self.workspace, ComputeSettings().name)
+            logger.info("no compute target given: using cluster %s", compute_target.name)
         arguments = automl_config_arguments(
             config,
             training_data.sdk_dataset,
-            compute_target.sdk_target if compute_target is not None else None,
+            compute_target.sdk_target,
             validation_data.sdk_dataset if validation_data is not None else None,
         )
         with translated(f"AutoML run in experiment '{self.name}'"):
@@ -96,8 +126,19 @@ class AzureExperiment:
 
 
 def get_or_create(ws, name: str) -> AzureExperiment:
-    """`Experiment(ws, name)`: the SDK creates it on first submit."""
-    return AzureExperiment(ws, sdk.Experiment(ws.sdk_workspace, name))
+    """`Experiment(ws, name)`: the SDK gets the experiment, creating it when missing."""
+    with translated(f"experiment '{name}'"):
+        return AzureExperiment(ws, sdk.Experiment(ws.sdk_workspace, name))
 
 
-get = get_or_create  # Experiment(ws, name) is get-or-create in SDK v1
+def get(ws, name: str) -> AzureExperiment:
+    """An existing experiment (`Experiment.list(ws, experiment_name=name)`); never creates one.
+
+    Raises:
+        ResourceError: there is none of that name.
+    """
+    with translated(f"experiment '{name}'"):
+        found = list(sdk.Experiment.list(ws.sdk_workspace, experiment_name=name))
+    if not found:
+        raise ResourceError(f"experiment '{name}' not found in workspace {ws.name}; run the setup step first")
+    return AzureExperiment(ws, found[0])

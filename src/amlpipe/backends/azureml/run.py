@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pandas as pd
 
+from ... import environment, metrics
 from ...errors import ResourceError
 from .errors import translated
 
 logger = logging.getLogger(__name__)
 SCORING_FILE = "outputs/scoring_file_v_1_0_0.py"
+TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
+LEADERBOARD_COLUMNS = ["iteration", "algorithm", "{metric}", "duration_s", "elapsed_s", "run_id"]
+LIVE_REFRESH_SECONDS = 20.0
+
+
+def _seconds_between(start: Optional[str], end: Optional[str]) -> Optional[float]:
+    if not start or not end:
+        return None
+    parse = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
 
 
 class AzureRun:
@@ -61,36 +74,109 @@ class AzureAutoMLRun(AzureRun):
     """An AutoML parent run."""
 
     def wait_for_completion(self, show_output: bool = False) -> Dict[str, Any]:
-        """`run.wait_for_completion(show_output=...)`: plain text progress, no widget."""
+        """Wait until the run has finished, then check how it ended.
+
+        With ``show_output``: in a notebook a person runs, amlpipe's live view (child runs and
+        the best score over time, refreshed in place); elsewhere the SDK's plain text progress.
+        The SDK's ``wait_for_completion(show_output=True)`` can return while the run still
+        executes and never raises on failure, so a quiet wait follows and the status is read.
+
+        Returns:
+            The run's details (the SDK's dict).
+
+        Raises:
+            ResourceError: the run failed or was canceled; with Azure's error and the portal URL.
+        """
         with translated(f"AutoML run '{self.id}'"):
-            return self.sdk_run.wait_for_completion(show_output=show_output, wait_post_processing=True)
+            if show_output and environment.interactive_notebook():
+                self.watch()
+            elif show_output:
+                self.sdk_run.wait_for_completion(show_output=True)
+            details = self.sdk_run.wait_for_completion(show_output=False, wait_post_processing=True)
+        self.require_completed("wait for it")
+        return details
+
+    def require_completed(self, action: str) -> None:
+        """Raise unless the run completed: a failed or canceled run says why and where to look.
+
+        Raises:
+            ResourceError: naming the run, its status, Azure's error and the portal URL.
+        """
+        with translated(f"AutoML run '{self.id}'"):
+            status = self.sdk_run.get_status()
+            if status == "Completed":
+                return
+            error = (self.sdk_run.get_details().get("error") or {}).get("error", {}) if status in TERMINAL_STATUSES else {}
+            portal = self.sdk_run.get_portal_url()
+        if status in TERMINAL_STATUSES:
+            reason = f"{error.get('code', 'no error code')}: {error.get('message', 'no message')}" if error else "no error details"
+            raise ResourceError(f"AutoML run '{self.id}' {status.lower()} ({reason}); see {portal}")
+        raise ResourceError(f"AutoML run '{self.id}' is {status}, not completed: cannot {action} yet; "
+                            f"wait with run.wait_for_completion() (progress: {portal})")
+
+    def watch(self, refresh_seconds: float = LIVE_REFRESH_SECONDS) -> None:
+        """Show the live view (child runs and best score over time) until the run ends."""
+        from ...live import LiveView
+
+        primary = self.properties.get("primary_metric", "AUC_weighted")
+        view = LiveView(self.id, primary, metrics.greater_is_better(primary))
+        while True:
+            with translated(f"AutoML run '{self.id}'"):
+                status = self.sdk_run.get_status()
+            view.update(self.get_leaderboard(with_status=True), status)
+            if status in TERMINAL_STATUSES:
+                return
+            time.sleep(refresh_seconds)
 
     def get_children(self) -> List[AzureRun]:
-        return [AzureRun(self.workspace, child) for child in self.sdk_run.get_children()]
+        """The AutoML child runs, the trials nested under HyperDrive included (as the SDK finds them)."""
+        return [AzureRun(self.workspace, child) for child in self._automl_children()]
 
-    def get_leaderboard(self) -> pd.DataFrame:
+    def _automl_children(self) -> List[Any]:
+        with translated(f"AutoML run '{self.id}'"):
+            children = self.sdk_run.get_children(recursive=True, properties={"runTemplate": "automl_child"})
+            return [c for c in children if str(getattr(c, "type", "")).lower() != "hyperdrive"]
+
+    def get_leaderboard(self, with_status: bool = False) -> pd.DataFrame:
+        """One row per AutoML child run, best first by the primary metric's direction.
+
+        Children are found recursively, as `AutoMLRun.get_output` does, with their metrics
+        from one `get_metrics(recursive=True)` call.
+        """
         primary = self.properties.get("primary_metric", "AUC_weighted")
-        rows = []
-        for child in self.sdk_run.get_children():
-            props = child.get_properties()
-            metrics = child.get_metrics()
-            rows.append({
-                "iteration": int(props.get("iteration", -1)),
-                "algorithm": props.get("run_algorithm", ""),
-                primary: metrics.get(primary),
-                "duration_s": None,
-                "elapsed_s": None,
-                "run_id": child.id,
-            })
-        frame = pd.DataFrame(rows, columns=["iteration", "algorithm", primary, "duration_s", "elapsed_s", "run_id"])
-        return frame.sort_values(primary, ascending=False, kind="stable").reset_index(drop=True)
+        children = self._automl_children()
+        with translated(f"AutoML run '{self.id}'"):
+            scores = self.sdk_run.get_metrics(recursive=True) if children else {}
+            started = self.sdk_run.get_details().get("startTimeUtc") if children else None
+            rows = []
+            for child in children:
+                details = child.get_details()
+                properties = details.get("properties") or {}
+                score = (scores.get(child.id) or {}).get(primary)
+                row = {
+                    "iteration": int(properties.get("iteration", -1)),
+                    "algorithm": properties.get("run_algorithm", ""),
+                    primary: float(score) if isinstance(score, (int, float)) else None,
+                    "duration_s": _seconds_between(details.get("startTimeUtc"), details.get("endTimeUtc")),
+                    "elapsed_s": _seconds_between(started, details.get("endTimeUtc")),
+                    "run_id": child.id,
+                }
+                if with_status:
+                    row["status"] = details.get("status", "")
+                rows.append(row)
+        columns = [c.format(metric=primary) for c in LEADERBOARD_COLUMNS] + (["status"] if with_status else [])
+        return metrics.sort_best_first(pd.DataFrame(rows, columns=columns), primary)
 
     def get_output(self) -> Tuple[AzureRun, Any]:
         """`run.get_output()`: the best child run and, when the AutoML runtime is installed here, the fitted model.
 
         Without azureml-train-automl-runtime the SDK returns no model object; registration and
         deployment work from the run's outputs all the same.
+
+        Raises:
+            ResourceError: the run has not completed.
         """
+        self.require_completed("take its best model")
         with translated(f"AutoML run '{self.id}'"):
             best_run, fitted_model = self.sdk_run.get_output()
         if fitted_model is None:
@@ -113,6 +199,7 @@ class AzureAutoMLRun(AzureRun):
         from ...settings import ModelSettings
         from .model import register_from_run
 
+        self.require_completed("register its best model")
         defaults = ModelSettings()
         return register_from_run(
             self.sdk_run,
