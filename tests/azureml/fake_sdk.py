@@ -56,8 +56,7 @@ class Cloud:
         self.runs: Dict[str, Any] = {}
         self.run_outcome = "Completed"  # or "Failed", "Canceled"
         self.streaming_returns_early = False  # wait_for_completion(show_output=True) returns while running
-        self.children = CHILDREN
-        self.primary_metric = "AUC_weighted"
+        self.children = CHILDREN  # (algorithm, score of the submitted primary metric) per iteration
         self.nest_under_hyperdrive = False
         self.models: List[Any] = []
         self.services: Dict[str, Any] = {}
@@ -276,7 +275,8 @@ class Run:
 
 def start_run(cloud: Cloud, config) -> Run:
     """The parent run and its AutoML children (optionally nested under a HyperDrive run)."""
-    parent = Run(cloud, f"AutoML_{next(cloud.ids)}", properties={"primary_metric": cloud.primary_metric})
+    metric = config.user_settings["primary_metric"]
+    parent = Run(cloud, f"AutoML_{next(cloud.ids)}", properties={"primary_metric": metric})
     cloud.runs[parent.id] = parent
     holder = parent
     if cloud.nest_under_hyperdrive:
@@ -285,7 +285,7 @@ def start_run(cloud: Cloud, config) -> Run:
     for iteration, (algorithm, score) in enumerate(cloud.children):
         child = Run(cloud, f"{parent.id}_{iteration}", holder, run_type="azureml.scriptrun",
                     properties={"runTemplate": "automl_child", "iteration": str(iteration), "run_algorithm": algorithm},
-                    metrics={cloud.primary_metric: score, "accuracy_table": "aml://artifact"})
+                    metrics={metric: score, "accuracy_table": "aml://artifact"})
         cloud.runs[child.id] = child
     return parent
 

@@ -197,3 +197,12 @@ def test_secrets_stay_out_of_logs_and_calls(cloud, azure_config, heart_csv, capl
     assert result["deployed"].get_keys() == ("primary-secret", "secondary-secret")
     assert ScoringHandler.requests[-1]["authorization"] == "Bearer primary-secret"  # the key went to the service ...
     assert "primary-secret" not in caplog.text  # ... and nowhere else
+
+
+def test_a_mistyped_experiment_name_is_an_error_not_a_new_empty_experiment(cloud, azure_config):
+    ws = amlpipe.connect(backend="azureml", config_path=azure_config)
+    ws.get_or_create_experiment("aml-experiment")
+    assert ws.get_experiment("aml-experiment").name == "aml-experiment"
+    with pytest.raises(ResourceError, match="experiment 'aml-experiemnt' not found in workspace ws"):
+        ws.get_experiment("aml-experiemnt")
+    assert cloud.experiments == {"aml-experiment"}
