@@ -34,9 +34,9 @@ def versions() -> Dict[str, Optional[str]]:
     return found
 
 
-def reachable(endpoint: Tuple[str, int] = AZURE_ENDPOINT, timeout: float = REACH_TIMEOUT_SECONDS) -> Tuple[bool, str]:
-    """Whether a TCP connection to Azure Resource Manager opens within ``timeout``."""
-    host, port = endpoint
+def reachable(endpoint: Optional[Tuple[str, int]] = None, timeout: float = REACH_TIMEOUT_SECONDS) -> Tuple[bool, str]:
+    """Whether a TCP connection to Azure Resource Manager (`AZURE_ENDPOINT`) opens within ``timeout``."""
+    host, port = endpoint or AZURE_ENDPOINT
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True, f"{host}:{port} reachable"
@@ -64,7 +64,7 @@ def _workspace_answers(config, auth, timeout: float) -> str:
 
 
 def collect(backend: Optional[str] = None, config_path: Optional[str] = None,
-            endpoint: Tuple[str, int] = AZURE_ENDPOINT, connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> Dict[str, Any]:
+            endpoint: Optional[Tuple[str, int]] = None, connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> Dict[str, Any]:
     """Everything the preflight reports, as a JSON-able dict.
 
     Raises:

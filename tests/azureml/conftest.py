@@ -86,3 +86,22 @@ def azure_config(tmp_path, monkeypatch):
     monkeypatch.setenv("AZURE_CLIENT_ID", "client")
     monkeypatch.setenv("AZURE_CLIENT_SECRET", "s3cr3t-value")
     return path
+
+
+@pytest.fixture(scope="session")
+def kernel():
+    """A real IPython kernel (as JupyterLab or papermill start it), without CI or AMLPIPE_HEADLESS in its environment."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", env={"PATH": "/usr/bin:/bin"})
+    yield client
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+
+
+def execute(client, code: str, allow_stdin: bool):
+    """Run ``code`` in the kernel as a frontend would; returns its iopub messages."""
+    messages = []
+    reply = client.execute_interactive(code, allow_stdin=allow_stdin, timeout=120, output_hook=messages.append)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return messages

@@ -56,6 +56,7 @@ class Cloud:
         self.runs: Dict[str, Any] = {}
         self.run_outcome = "Completed"  # or "Failed", "Canceled"
         self.streaming_returns_early = False  # wait_for_completion(show_output=True) returns while running
+        self.polls_until_done: Optional[int] = None  # the run ends after this many get_status calls
         self.children = CHILDREN  # (algorithm, score of the submitted primary metric) per iteration
         self.nest_under_hyperdrive = False
         self.models: List[Any] = []
@@ -197,6 +198,10 @@ class Run:
         return dict(self._properties)
 
     def get_status(self):
+        if self.parent is None and self.status == "Running" and self.cloud.polls_until_done is not None:
+            self.cloud.polls_until_done -= 1  # the run ends on its own while someone polls
+            if self.cloud.polls_until_done <= 0:
+                self.status = self.cloud.run_outcome
         return self.status
 
     def get_properties(self):

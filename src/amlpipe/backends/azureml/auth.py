@@ -97,7 +97,7 @@ def identity_client_id(environ: Mapping[str, str]) -> Tuple[Optional[str], str]:
     return None, ""
 
 
-def probe_managed_identity(environ: Mapping[str, str], imds_url: str = IMDS_TOKEN_URL,
+def probe_managed_identity(environ: Mapping[str, str], imds_url: Optional[str] = None,
                            timeout: float = PROBE_TIMEOUT_SECONDS) -> Tuple[bool, str]:
     """Ask the token endpoint the SDK would use, once, with a short timeout; the token is dropped.
 
@@ -106,6 +106,7 @@ def probe_managed_identity(environ: Mapping[str, str], imds_url: str = IMDS_TOKE
     """
     import requests
 
+    imds_url = imds_url or IMDS_TOKEN_URL
     client_id, source = identity_client_id(environ)
     who = f"user-assigned identity from {source}" if client_id else "system-assigned identity"
     extra = {"client_id": client_id} if client_id else {}

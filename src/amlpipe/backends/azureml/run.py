@@ -114,10 +114,15 @@ class AzureAutoMLRun(AzureRun):
         raise ResourceError(f"AutoML run '{self.id}' is {status}, not completed: cannot {action} yet; "
                             f"wait with run.wait_for_completion() (progress: {portal})")
 
-    def watch(self, refresh_seconds: float = LIVE_REFRESH_SECONDS) -> None:
-        """Show the live view (child runs and best score over time) until the run ends."""
+    def watch(self, refresh_seconds: Optional[float] = None) -> None:
+        """Show the live view (child runs and best score over time) until the run ends.
+
+        Args:
+            refresh_seconds: Between two refreshes (default `LIVE_REFRESH_SECONDS`).
+        """
         from ...live import LiveView
 
+        refresh_seconds = LIVE_REFRESH_SECONDS if refresh_seconds is None else refresh_seconds
         primary = self.properties.get("primary_metric", "AUC_weighted")
         view = LiveView(self.id, primary, metrics.greater_is_better(primary))
         while True:
