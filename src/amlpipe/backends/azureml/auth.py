@@ -38,8 +38,6 @@ SERVICE_PRINCIPAL_VARIABLES = (
     ("AZUREML_SERVICE_PRINCIPAL_TENANT_ID", "AZUREML_SERVICE_PRINCIPAL_ID", "AZUREML_SERVICE_PRINCIPAL_PASSWORD"),
     ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"),
 )
-# Where a user-assigned managed identity's client id comes from, in order.
-IDENTITY_CLIENT_ID_VARIABLES = ("DEFAULT_IDENTITY_CLIENT_ID", "AZURE_CLIENT_ID")
 # The token endpoint msrestazure's MSIAuthentication calls when MSI_ENDPOINT is not set.
 IMDS_TOKEN_URL = "http://169.254.169.254/metadata/identity/oauth2/token"
 ARM_RESOURCE = "https://management.core.windows.net/"

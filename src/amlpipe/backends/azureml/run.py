@@ -29,6 +29,14 @@ def _seconds_between(start: Optional[str], end: Optional[str]) -> Optional[float
     return (parse(end) - parse(start)).total_seconds()
 
 
+def _error_text(error: Any) -> str:
+    """``code: message`` of a run's ErrorResponse (``details["error"]["error"]``), whatever shape it arrives in."""
+    if not error:
+        return "no error details"
+    root = error.get("error", error) if isinstance(error, dict) else {"message": str(error)}
+    return f"{root.get('code', 'no error code')}: {root.get('message', 'no message')}"
+
+
 class AzureRun:
     """A run (the best child, a trial); `sdk_run` is the SDK's object."""
 
@@ -106,10 +114,10 @@ class AzureAutoMLRun(AzureRun):
             status = self.sdk_run.get_status()
             if status == "Completed":
                 return
-            error = (self.sdk_run.get_details().get("error") or {}).get("error", {}) if status in TERMINAL_STATUSES else {}
+            error = self.sdk_run.get_details().get("error") if status in TERMINAL_STATUSES else None
             portal = self.sdk_run.get_portal_url()
         if status in TERMINAL_STATUSES:
-            reason = f"{error.get('code', 'no error code')}: {error.get('message', 'no message')}" if error else "no error details"
+            reason = _error_text(error)
             raise ResourceError(f"AutoML run '{self.id}' {status.lower()} ({reason}); see {portal}")
         raise ResourceError(f"AutoML run '{self.id}' is {status}, not completed: cannot {action} yet; "
                             f"wait with run.wait_for_completion() (progress: {portal})")
