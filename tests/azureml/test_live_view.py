@@ -66,3 +66,17 @@ def test_summary_line_before_any_child():
 
     line = live.summary_line("A", "Running", pd.DataFrame(columns=["algorithm", "AUC_weighted"]), "AUC_weighted")
     assert line == "AutoML run A: Running, 0 child runs, no score yet"
+
+
+def test_refreshes_ask_finished_children_once(cloud, azure_config, heart_csv, monkeypatch):
+    from . import fake_sdk
+
+    asked = []
+    original = fake_sdk.Run.get_details
+    monkeypatch.setattr(fake_sdk.Run, "get_details", lambda self: asked.append(self.id) or original(self))
+    cloud.add_cluster("heart-f-cluster")
+    ws = amlpipe.connect(backend="azureml", config_path=azure_config)
+    run = ws.get_or_create_experiment("e").submit(amlpipe.AutoMLSettings(), ws.register_dataset(heart_csv), None)
+    run.get_leaderboard()
+    run.get_leaderboard()
+    assert sorted(i for i in asked if i != run.id) == sorted(f"{run.id}_{n}" for n in range(4))

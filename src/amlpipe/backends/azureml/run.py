@@ -81,6 +81,10 @@ class AzureRun:
 class AzureAutoMLRun(AzureRun):
     """An AutoML parent run."""
 
+    def __init__(self, ws, sdk_run: Any):
+        super().__init__(ws, sdk_run)
+        self._finished_children: Dict[str, Dict[str, Any]] = {}  # child run id -> its final details
+
     def wait_for_completion(self, show_output: bool = False) -> Dict[str, Any]:
         """Wait until the run has finished, then check how it ended.
 
@@ -163,7 +167,7 @@ class AzureAutoMLRun(AzureRun):
             started = self.sdk_run.get_details().get("startTimeUtc") if children else None
             rows = []
             for child in children:
-                details = child.get_details()
+                details = self._child_details(child)
                 properties = details.get("properties") or {}
                 score = (scores.get(child.id) or {}).get(primary)
                 row = {
@@ -179,6 +183,15 @@ class AzureAutoMLRun(AzureRun):
                 rows.append(row)
         columns = [c.format(metric=primary) for c in LEADERBOARD_COLUMNS] + (["status"] if with_status else [])
         return metrics.sort_best_first(pd.DataFrame(rows, columns=columns), primary)
+
+    def _child_details(self, child: Any) -> Dict[str, Any]:
+        """`child.get_details()`, asked once only for a child that has finished (the live view refreshes often)."""
+        if child.id in self._finished_children:
+            return self._finished_children[child.id]
+        details = child.get_details()
+        if details.get("status") in TERMINAL_STATUSES:
+            self._finished_children[child.id] = details
+        return details
 
     def get_output(self) -> Tuple[AzureRun, Any]:
         """`run.get_output()`: the best child run and, when the AutoML runtime is installed here, the fitted model.
