@@ -65,7 +65,7 @@ def test_network_failures_say_what_to_do():
 
 
 @pytest.mark.parametrize("index, kind", [(0, "authentication failed"), (2, "the workspace cannot be opened")])
-def test_the_cli_prints_one_line_not_a_traceback(cloud, azure_config, capsys, index, kind):
+def test_the_cli_prints_the_error_not_a_traceback(cloud, azure_config, capsys, index, kind):
     cloud.workspace_error = sdk_exceptions()[index][0]
     assert main(["status", "--backend", "azureml", "--config", str(azure_config)]) == 1
     err = capsys.readouterr().err
