@@ -1,5 +1,6 @@
 import functools
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -93,7 +94,8 @@ def kernel():
     """A real IPython kernel (as JupyterLab or papermill start it), without CI or AMLPIPE_HEADLESS in its environment."""
     from jupyter_client.manager import start_new_kernel
 
-    manager, client = start_new_kernel(kernel_name="python3", env={"PATH": "/usr/bin:/bin"})
+    env = {"PATH": "/usr/bin:/bin", **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}}
+    manager, client = start_new_kernel(kernel_name="python3", env=env)
     yield client
     client.stop_channels()
     manager.shutdown_kernel(now=True)
