@@ -6,7 +6,6 @@ import pytest
 
 import amlpipe
 from amlpipe import ScoringError
-from amlpipe.backends.azureml.deployment import DEPLOY_TIMEOUT_SECONDS
 
 from ..conftest import LESSON_RECORD
 
@@ -21,6 +20,8 @@ def deployed(cloud, azure_config, heart_csv):
 
 
 def test_the_deployment_wait_has_a_timeout(cloud, deployed):
+    from amlpipe.backends.azureml.deployment import DEPLOY_TIMEOUT_SECONDS
+
     deployed.wait_for_deployment(show_output=True)
     assert cloud.arguments("Webservice.wait_for_deployment") == {"show_output": True, "timeout_sec": DEPLOY_TIMEOUT_SECONDS}
     cloud.calls.clear()
