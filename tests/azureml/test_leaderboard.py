@@ -3,7 +3,6 @@
 import math
 
 import pandas as pd
-import pytest
 
 import amlpipe
 from amlpipe import metrics
