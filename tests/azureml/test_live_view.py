@@ -1,5 +1,7 @@
 """The live view: refreshed in place in a person's notebook, from the run's children, until the run ends."""
 
+import pytest
+
 import amlpipe
 from amlpipe import environment, live
 
@@ -80,3 +82,30 @@ def test_refreshes_ask_finished_children_once(cloud, azure_config, heart_csv, mo
     run.get_leaderboard()
     run.get_leaderboard()
     assert sorted(i for i in asked if i != run.id) == sorted(f"{run.id}_{n}" for n in range(4))
+
+
+def test_a_network_blip_does_not_end_the_watch_but_a_lasting_failure_does(cloud, azure_config, heart_csv, monkeypatch):
+    import requests
+
+    from . import fake_sdk
+
+    monkeypatch.setattr(live.LiveView, "update", lambda self, board, status: None)
+    cloud.add_cluster("heart-f-cluster")
+    ws = amlpipe.connect(backend="azureml", config_path=azure_config)
+    run = ws.get_or_create_experiment("e").submit(amlpipe.AutoMLSettings(), ws.register_dataset(heart_csv), None)
+    original, blips = fake_sdk.Run.get_metrics, iter([True, False])
+
+    def flaky(self, *args, **kwargs):
+        if next(blips, False):
+            raise requests.ConnectionError("Connection reset by peer")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(fake_sdk.Run, "get_metrics", flaky)
+    cloud.polls_until_done = 3
+    run.watch(refresh_seconds=0)
+    assert run.status == "Completed"
+    cloud.runs[run.id].status = "Running"
+    cloud.polls_until_done = None
+    blips = iter([True] * 10)
+    with pytest.raises(amlpipe.ResourceError, match="cannot reach Azure"):
+        run.watch(refresh_seconds=0)

@@ -20,6 +20,7 @@ SCORING_FILE = "outputs/scoring_file_v_1_0_0.py"
 TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
 LEADERBOARD_COLUMNS = ["iteration", "algorithm", "{metric}", "duration_s", "elapsed_s", "run_id"]
 LIVE_REFRESH_SECONDS = 20.0
+LIVE_MAX_FAILED_REFRESHES = 3  # in a row, then the wait fails
 
 
 def _seconds_between(start: Optional[str], end: Optional[str]) -> Optional[float]:
@@ -137,10 +138,19 @@ class AzureAutoMLRun(AzureRun):
         refresh_seconds = LIVE_REFRESH_SECONDS if refresh_seconds is None else refresh_seconds
         primary = self.properties.get("primary_metric", "AUC_weighted")
         view = LiveView(self.id, primary, metrics.greater_is_better(primary))
+        failures = 0
         while True:
-            with translated(f"AutoML run '{self.id}'"):
-                status = self.sdk_run.get_status()
-            view.update(self.get_leaderboard(with_status=True), status)
+            try:
+                with translated(f"AutoML run '{self.id}'"):
+                    status = self.sdk_run.get_status()
+                view.update(self.get_leaderboard(with_status=True), status)
+                failures = 0
+            except ResourceError as exc:  # a blip in a long wait is not the run's end
+                failures += 1
+                if failures > LIVE_MAX_FAILED_REFRESHES:
+                    raise
+                logger.warning("could not refresh the live view (%s); trying again", exc)
+                status = "Unknown"
             if status in TERMINAL_STATUSES:
                 return
             time.sleep(refresh_seconds)
