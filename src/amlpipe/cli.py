@@ -216,7 +216,7 @@ def _down(args: argparse.Namespace) -> int:
 
 def _azureml_automl_settings(budget_minutes: Optional[float]):
     """The AutoML settings the azureml backend would submit, checked against Azure's rules (no credential needed)."""
-    from .backends.azureml.experiment import check_settings
+    from .backends.azureml.limits import check_settings
     from .settings import AutoMLSettings
 
     settings = AutoMLSettings() if budget_minutes is None else AutoMLSettings(experiment_timeout_minutes=budget_minutes)

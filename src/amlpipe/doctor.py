@@ -89,7 +89,7 @@ def collect(backend: Optional[str] = None, config_path: Optional[str] = None,
         return info
 
     from .backends.azureml import auth
-    from .backends.azureml.experiment import MIN_EXPERIMENT_TIMEOUT_MINUTES
+    from .backends.azureml.limits import MIN_EXPERIMENT_TIMEOUT_MINUTES
 
     chosen, tried = auth.describe()
     info.update(

@@ -35,7 +35,7 @@ def test_the_sdk_gets_a_real_automlconfig_with_a_real_tabular_dataset_and_cluste
 def test_the_floor_matches_the_sdks():
     from azureml.automl.core.automl_base_settings import AutoMLBaseSettings
 
-    from amlpipe.backends.azureml.experiment import MIN_EXPERIMENT_TIMEOUT_MINUTES
+    from amlpipe.backends.azureml.limits import MIN_EXPERIMENT_TIMEOUT_MINUTES
 
     assert MIN_EXPERIMENT_TIMEOUT_MINUTES == AutoMLBaseSettings.MIN_EXPTIMEOUT_MINUTES
 

@@ -6,31 +6,14 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from ... import environment
-from ...errors import ConfigError, ResourceError
+from ...errors import ResourceError
 from ...settings import AutoMLSettings, ComputeSettings
 from . import sdk
 from .errors import translated
+from .limits import check_settings
 from .run import AzureAutoMLRun
 
 logger = logging.getLogger(__name__)
-
-# Azure AutoML refuses experiment_timeout_minutes below this (AutoMLBaseSettings.MIN_EXPTIMEOUT_MINUTES,
-# reported as "experiment_timeout_hours ... out of range [0.25 - 8760.0]" only when the run is submitted).
-MIN_EXPERIMENT_TIMEOUT_MINUTES = 15
-
-
-def check_settings(settings: AutoMLSettings) -> None:
-    """Refuse, before anything reaches Azure, what Azure AutoML refuses at submit.
-
-    Raises:
-        ConfigError: naming the setting and Azure's rule.
-    """
-    if settings.experiment_timeout_minutes < MIN_EXPERIMENT_TIMEOUT_MINUTES:
-        raise ConfigError(
-            f"setting 'automl.experiment_timeout_minutes' = {settings.experiment_timeout_minutes:g}: Azure AutoML "
-            f"needs experiment_timeout_minutes of at least {MIN_EXPERIMENT_TIMEOUT_MINUTES} (the lesson uses 20); "
-            "shorter budgets work on the local backend only"
-        )
 
 
 def automl_config_arguments(settings: AutoMLSettings, training_data: Any, compute_target: Any,
