@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -52,3 +53,24 @@ def trained(heart_csv, tmp_path_factory):
     run = experiment.submit(settings.automl, dataset, compute, show_output=False)
     model = run.register_model(settings.model.model_name, settings.model.description, dict(settings.model.tags))
     return {"ws": ws, "run": run, "model": model, "settings": settings, "dataset": dataset, "root": root}
+
+
+def settings_defaults(settings=None, prefix=""):
+    """Every default of `Settings` as dotted key -> value."""
+    from amlpipe import Settings
+
+    settings = settings or Settings()
+    found = {}
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if dataclasses.is_dataclass(value):
+            found.update(settings_defaults(value, f"{f.name}."))
+        else:
+            found[prefix + f.name] = value
+    return found
+
+
+def named_defaults():
+    """The defaults a notebook or the CLI would be tempted to restate: names, label, metric, description, VM size."""
+    return {k: v for k, v in settings_defaults().items()
+            if isinstance(v, str) and (k.endswith(("name", "_metric", "description")) or k == "compute.vm_size")}

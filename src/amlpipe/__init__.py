@@ -6,6 +6,7 @@
 from ._log import show_progress_logs
 from .data import load_heart_failure
 from .notebook import record
+from .overrides import load_settings
 from .errors import (
     AmlpipeError,
     ConfigError,
@@ -33,6 +34,7 @@ __all__ = [
     "load_heart_failure",
     "show_progress_logs",
     "record",
+    "load_settings",
     "Settings",
     "AutoMLSettings",
     "ComputeSettings",

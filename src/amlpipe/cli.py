@@ -11,16 +11,24 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import __version__
 from ._log import show_progress_logs
 from .errors import AmlpipeError, ConfigError
+from .settings import Settings
 
 EPILOG_RUN = """examples:
   amlpipe run --budget-minutes 1                  # local backend, the whole pipeline in a few minutes
   amlpipe run --data heart.csv --output runs/try1 --cleanup
+  amlpipe run --set automl.allowed_models='["LightGBM"]' --set automl.n_cross_validations=5
+  amlpipe run --settings my-settings.yaml         # e.g. automl: {iterations: 20, blocked_models: [XGBoost]}
+  amlpipe run --notebooks my-project              # the notebooks `amlpipe init my-project` copied
   amlpipe run --backend azureml --config config.json
+"""
+EPILOG_INIT = """examples:
+  amlpipe init my-project                         # then open my-project/01_setup.ipynb in Jupyter
+  cd my-project && amlpipe run --notebooks . --budget-minutes 1
 """
 EPILOG_SCORE = """examples:
   amlpipe score --file request.json
@@ -40,12 +48,33 @@ def _add_workspace_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workspace", metavar="DIR", help="local backend's workspace folder (default: .amlpipe)")
 
 
+def _add_settings_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--settings", metavar="FILE",
+                        help='settings file (.json, .yaml) with groups or dotted keys, e.g. {"automl": {"iterations": 20}}')
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="assignments",
+                        help="change one setting, e.g. automl.n_cross_validations=5 (the value is read as JSON "
+                             "when it is JSON); repeatable; wins over --settings")
+
+
+def _settings(args: argparse.Namespace, **options: Any) -> Tuple[Settings, Dict[str, Any]]:
+    """The settings a command runs with, and the dotted overrides that made them.
+
+    ``options`` are the command's own shortcuts (dotted key -> value or None); they win over
+    ``--set``, which wins over ``--settings``.
+    """
+    from .overrides import gather, load_settings
+
+    overrides = gather([args.settings] if args.settings else [], args.assignments, options)
+    return load_settings(overrides), overrides
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amlpipe",
         description="The Azure ML SDK v1 AutoML workflow (heart-failure survival), on Azure ML or on this machine.",
     )
     parser.add_argument("--version", action="version", version=f"amlpipe {__version__}")
+    defaults = Settings()
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     train = commands.add_parser(
@@ -56,12 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_workspace_options(train)
+    _add_settings_options(train)
     train.add_argument("--data", metavar="PATH_OR_URL",
                        help="CSV to train on (default: AMLPIPE_DATA, the cache, or a download of the UCI dataset)")
     train.add_argument("--budget-minutes", type=float, metavar="X",
-                       help="experiment_timeout_minutes (default 20; fractions allowed locally)")
-    train.add_argument("--experiment", metavar="NAME", help="experiment name (default aml-experiment)")
-    train.add_argument("--model-name", metavar="NAME", help="registered model name (default heart-failure-automl)")
+                       help=f"experiment_timeout_minutes (default {defaults.automl.experiment_timeout_minutes:g}; "
+                            "fractions allowed locally)")
+    train.add_argument("--experiment", metavar="NAME", help=f"experiment name (default {defaults.experiment_name})")
+    train.add_argument("--model-name", metavar="NAME",
+                       help=f"registered model name (default {defaults.model.model_name})")
     train.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto",
                        help="how to show AutoML progress (default: a bar on a terminal, lines otherwise)")
     train.set_defaults(handler=_train)
@@ -77,8 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_workspace_options(run)
+    _add_settings_options(run)
     run.add_argument("--data", metavar="PATH_OR_URL", help="CSV to train on (default: AMLPIPE_DATA, the cache, or a download)")
-    run.add_argument("--budget-minutes", type=float, metavar="X", help="AutoML experiment_timeout_minutes (default 20)")
+    run.add_argument("--budget-minutes", type=float, metavar="X",
+                     help=f"AutoML experiment_timeout_minutes (default {defaults.automl.experiment_timeout_minutes:g})")
+    run.add_argument("--notebooks", metavar="DIR", help="run the notebooks in DIR (default: those that came with amlpipe)")
     run.add_argument("--output", metavar="DIR", help="where executed notebooks go (default runs/<timestamp>/)")
     run.add_argument("--cleanup", action="store_true", help="run 07_cleanup at the end (deletes the service)")
     run.set_defaults(handler=_run)
@@ -92,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_workspace_options(status)
-    status.add_argument("--experiment", metavar="NAME", default="aml-experiment", help="experiment (default aml-experiment)")
+    _add_settings_options(status)
+    status.add_argument("--experiment", metavar="NAME", help=f"experiment (default {defaults.experiment_name})")
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
     status.set_defaults(handler=_status)
 
@@ -105,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_workspace_options(score)
-    score.add_argument("--service", metavar="NAME", default="automl-hf-sdk", help="service (default automl-hf-sdk)")
+    _add_settings_options(score)
+    score.add_argument("--service", metavar="NAME", help=f"service (default {defaults.service.name})")
     score.add_argument("--file", metavar="JSON", help="read the request from this file (default: stdin)")
     score.add_argument("--method", choices=["predict", "predict_proba"], help="override the request's method")
     score.set_defaults(handler=_score)
@@ -120,6 +157,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workspace_options(down)
     down.add_argument("--service", metavar="NAME", help="the service to delete (default: all)")
     down.set_defaults(handler=_down)
+
+    init = commands.add_parser(
+        "init",
+        help="copy the step notebooks and config.json.example into a folder",
+        description="Copy the step notebooks that came with amlpipe, and config.json.example, into DIR "
+                    "(created if needed) to edit and run there. Refuses to overwrite files unless --force.",
+        epilog=EPILOG_INIT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    init.add_argument("folder", metavar="DIR", nargs="?", default=".", help="where to copy them (default: here)")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init.set_defaults(handler=_init)
 
     doctor = commands.add_parser(
         "doctor",
@@ -147,25 +196,30 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from . import backends
     from .config import load_config
     from .notebook_runner import run_pipeline, default_output_dir
+    from .overrides import PARAMETER
 
-    backend = load_config(args.config, args.backend).backend  # fail fast on a bad config
-    parameters = {"BACKEND": backend, "PROGRESS": "lines"}
-    if backend == "azureml":  # Azure's rules before any notebook or credential
-        parameters["BUDGET_MINUTES"] = _azureml_automl_settings(args.budget_minutes).experiment_timeout_minutes
+    config = load_config(args.config, args.backend)
+    backend = backends.get(config.backend, config.backend_source).name  # fail fast on a bad config
+    settings, overrides = _settings(args, **{"automl.experiment_timeout_minutes": args.budget_minutes})  # and on bad settings
+    if backend == "azureml":  # Azure's rules too, before any notebook or credential
+        _check_for_azureml(settings)
+    parameters = {"BACKEND": backend, "PROGRESS": "lines", PARAMETER: overrides}
     if args.config:
         parameters["CONFIG_PATH"] = str(Path(args.config).resolve())
     if args.workspace:
         parameters["WORKSPACE_DIR"] = str(Path(args.workspace).resolve())
     if args.data:
         parameters["DATA"] = args.data if "://" in args.data else str(Path(args.data).resolve())
-    if args.budget_minutes is not None:
-        parameters["BUDGET_MINUTES"] = args.budget_minutes
     output = Path(args.output) if args.output else default_output_dir()
     print(f"running the notebooks on the {backend} backend; executed notebooks in {output}/", flush=True)
+    if overrides:
+        print("settings changed: " + ", ".join(f"{key}={json.dumps(value)}" for key, value in overrides.items()), flush=True)
     started = time.monotonic()
-    results = run_pipeline(parameters, output, cleanup=args.cleanup, on_step=lambda line: print(line, flush=True))
+    results = run_pipeline(parameters, output, cleanup=args.cleanup, notebook_dir=args.notebooks,
+                           on_step=lambda line: print(line, flush=True))
     print(f"done in {time.monotonic() - started:.1f} s", flush=True)
     deployed = next((r.records for r in results if r.name == "05_deploy"), {})
     if deployed and not args.cleanup:
@@ -177,7 +231,8 @@ def _run(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from .status import collect, render
 
-    info = collect(args.backend, args.config, args.workspace, args.experiment)
+    settings, _ = _settings(args, experiment_name=args.experiment)
+    info = collect(args.backend, args.config, args.workspace, settings.experiment_name)
     print(json.dumps(info, indent=2, default=str) if args.json else render(info))
     return 0
 
@@ -196,7 +251,8 @@ def _score(args: argparse.Namespace) -> int:
         payload = {"data": [payload]}
     if args.method:
         payload["method"] = args.method
-    service = connect(args.backend, args.config, args.workspace).get_service(args.service)
+    settings, _ = _settings(args, **{"service.name": args.service})
+    service = connect(args.backend, args.config, args.workspace).get_service(settings.service.name)
     print(json.dumps(service.run(payload)))
     return 0
 
@@ -214,31 +270,24 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _azureml_automl_settings(budget_minutes: Optional[float]):
-    """The AutoML settings the azureml backend would submit, checked against Azure's rules (no credential needed)."""
+def _check_for_azureml(settings: Settings) -> None:
+    """Azure AutoML's rules on the settings the azureml backend would submit (no credential needed)."""
     from .backends.azureml.limits import check_settings
-    from .settings import AutoMLSettings
 
-    settings = AutoMLSettings() if budget_minutes is None else AutoMLSettings(experiment_timeout_minutes=budget_minutes)
-    check_settings(settings)
-    return settings
+    check_settings(settings.automl)
 
 
 def _train(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .settings import Settings
     from .workspace import connect
 
-    overrides = {}
-    if args.budget_minutes is not None:
-        overrides["automl.experiment_timeout_minutes"] = args.budget_minutes
-    if args.experiment:
-        overrides["experiment_name"] = args.experiment
-    if args.model_name:
-        overrides["model.model_name"] = args.model_name
-    settings = Settings().override(overrides)
+    settings, _ = _settings(args, **{
+        "automl.experiment_timeout_minutes": args.budget_minutes,
+        "experiment_name": args.experiment,
+        "model.model_name": args.model_name,
+    })
     if load_config(args.config, args.backend).backend == "azureml":
-        _azureml_automl_settings(args.budget_minutes)  # Azure's rules before any credential
+        _check_for_azureml(settings)  # before any credential
     ws = connect(args.backend, args.config, args.workspace)
     experiment = ws.get_or_create_experiment(settings.experiment_name)
     compute = ws.get_or_create_compute(settings.compute)
@@ -256,10 +305,20 @@ def _model_summary(model, run) -> str:
     if "algorithm" in props:
         return f"{props['algorithm']}, {props['primary_metric']} {props['score']:.4f} ({props['validation']})"
     best_run, _ = run.get_output()
-    metric = run.properties.get("primary_metric", "AUC_weighted")
+    metric = run.primary_metric
     score = best_run.get_metrics().get(metric)
     algorithm = best_run.properties.get("run_algorithm", "unknown algorithm")
     return f"{algorithm}, {metric} {score:.4f}" if score is not None else algorithm
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .resources import copy_starter_files
+
+    written = copy_starter_files(args.folder, force=args.force)
+    folder = Path(args.folder)
+    print(f"copied {', '.join(p.name for p in written)} into {folder}/")
+    print(f"next: open {folder / written[0].name} in Jupyter, or run them all: amlpipe run --notebooks {folder}")
+    return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -93,15 +93,22 @@ def post_unchecked(service, body: Mapping[str, Any], timeout: float = DEFAULT_TI
         return response.status_code, {"text": response.text}
 
 
-def compare_with_model(service, model, frame, rows: int = 50):
+def compare_with_model(service, model, frame, rows: int = 50, label: Optional[str] = None):
     """Score the first ``rows`` records through ``service`` and beside them the registered model's own predictions.
+
+    Args:
+        service: The deployed service.
+        model: The registered model it serves.
+        frame: Records, with or without the label column.
+        rows: How many records to score.
+        label: The label column to leave out (default: the one the model was trained with).
 
     Returns:
         A DataFrame with the endpoint's answer, the model's prediction and whether they agree.
     """
     import pandas as pd
 
-    label = model.properties.get("label_column_name") or "DEATH_EVENT"
+    label = label or model.properties.get("label_column_name")
     sample = frame.drop(columns=[c for c in (label,) if c in frame.columns]).head(rows)
     answer = service.run({"data": sample.to_dict("records")})["result"]
     try:

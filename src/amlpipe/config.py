@@ -19,7 +19,6 @@ from typing import Optional, Union
 
 from .errors import ConfigError
 
-BACKENDS = ("local", "azureml")
 AZURE_KEYS = ("subscription_id", "resource_group", "workspace_name")
 # Workspace.from_config's order: each of these over the whole way up before the next.
 _CANDIDATES = (os.path.join(".azureml", "config.json"), os.path.join("aml_config", "config.json"), "config.json")
@@ -30,7 +29,8 @@ class WorkspaceConfig:
     """What `config.json` (or its absence) says about the workspace.
 
     Attributes:
-        backend: ``"local"`` or ``"azureml"``.
+        backend: The backend's name (``"local"``, ``"azureml"``; `amlpipe.backends` knows them all).
+        backend_source: Where that choice came from, for error messages.
         path: The file it came from, or None when there was none.
         subscription_id, resource_group, workspace_name: The Azure workspace, when given.
     """
@@ -40,6 +40,7 @@ class WorkspaceConfig:
     subscription_id: Optional[str] = None
     resource_group: Optional[str] = None
     workspace_name: Optional[str] = None
+    backend_source: str = "the default"
 
 
 def find_config_file(path: Union[str, os.PathLike, None] = None, start: Union[str, os.PathLike, None] = None) -> Optional[Path]:
@@ -79,8 +80,8 @@ def load_config(
     """Read the config file (if any) and settle the backend.
 
     Raises:
-        ConfigError: malformed JSON, an unknown backend, or an Azure key missing for
-            the azureml backend; the message names the file and the key.
+        ConfigError: malformed JSON, or an Azure key missing for the azureml backend; the
+            message names the file and the key. (`amlpipe.backends.get` checks the backend's name.)
     """
     file = find_config_file(path, start)
     data: dict = {}
@@ -101,9 +102,7 @@ def load_config(
     if chosen is None and "backend" in data:
         chosen, source = data["backend"], f"{file}: key 'backend'"
     if chosen is None:
-        chosen = "azureml" if file is not None else "local"
-    if chosen not in BACKENDS:
-        raise ConfigError(f"unknown backend {chosen!r} from {source}; expected one of {', '.join(BACKENDS)}")
+        chosen, source = ("azureml", f"{file} (an Azure config)") if file is not None else ("local", "the default")
 
     if chosen == "azureml":
         if file is None:
@@ -121,4 +120,5 @@ def load_config(
         subscription_id=data.get("subscription_id"),
         resource_group=data.get("resource_group"),
         workspace_name=data.get("workspace_name"),
+        backend_source=source,
     )

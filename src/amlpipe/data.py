@@ -18,27 +18,13 @@ from typing import Dict, Optional, Union
 import pandas as pd
 
 from .errors import DataError
+from .settings import HEART_FAILURE_LABEL as LABEL
+from .settings import HEART_FAILURE_SCHEMA
 
 logger = logging.getLogger(__name__)
 
 UCI_URL = "https://archive.ics.uci.edu/static/public/519/heart+failure+clinical+records.zip"
 CSV_NAME = "heart_failure_clinical_records_dataset.csv"
-LABEL = "DEATH_EVENT"
-# The lesson's columns, in file order; booleans are 0/1 in the file.
-HEART_FAILURE_SCHEMA: Dict[str, str] = {
-    "age": "number",
-    "anaemia": "boolean",
-    "creatinine_phosphokinase": "number",
-    "diabetes": "boolean",
-    "ejection_fraction": "number",
-    "high_blood_pressure": "boolean",
-    "platelets": "number",
-    "serum_creatinine": "number",
-    "serum_sodium": "number",
-    "sex": "boolean",
-    "smoking": "boolean",
-    "time": "number",
-}
 # A text column with more distinct values than this share of rows is an identifier or
 # free text, which featurization='auto' does not handle locally.
 MAX_CATEGORY_SHARE = 0.5

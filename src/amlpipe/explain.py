@@ -8,7 +8,7 @@ import pandas as pd
 from . import metrics
 
 
-def feature_importance(model, df: pd.DataFrame, label: str, primary_metric: str = "AUC_weighted",
+def feature_importance(model, df: pd.DataFrame, label: str, primary_metric: str,
                        repeats: int = 5, seed: int = 42) -> pd.DataFrame:
     """Permutation importance of each raw input column, scored with the primary metric.
 

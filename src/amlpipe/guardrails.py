@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Iterable, List
+from typing import List, Mapping, Optional
 
 import pandas as pd
 
-# Columns known only after the outcome. `time` is the follow-up period: patients who died
-# were followed for less time (Chicco & Jurman 2020), so it leaks the label.
-LEAKAGE_COLUMNS = {"time": "follow-up period, known only after the outcome (Chicco & Jurman 2020)"}
 IMBALANCE_RATIO = 0.2  # the smallest class below this share of the largest is flagged
 HIGH_CARDINALITY_SHARE = 0.5
 
 
-def check(df: pd.DataFrame, label: str, leakage: Iterable[str] = tuple(LEAKAGE_COLUMNS)) -> pd.DataFrame:
-    """One row per guardrail: name, status (passed / warning / alert), details."""
+def check(df: pd.DataFrame, label: str, leakage: Optional[Mapping[str, str]] = None) -> pd.DataFrame:
+    """One row per guardrail: name, status (passed / warning / alert), details.
+
+    Args:
+        df: The data, label included.
+        label: The label column.
+        leakage: Columns known only after the outcome, each with the reason
+            (`DatasetSettings.leakage_columns`); those present are flagged.
+    """
+    leakage = leakage or {}
     rows: List[dict] = []
     counts = df[label].value_counts()
     ratio = counts.min() / counts.max()
@@ -48,7 +53,7 @@ def check(df: pd.DataFrame, label: str, leakage: Iterable[str] = tuple(LEAKAGE_C
     rows.append({
         "guardrail": "target leakage",
         "status": "warning" if leaking else "passed",
-        "details": "; ".join(f"{c}: {LEAKAGE_COLUMNS.get(c, 'known only after the outcome')}" for c in leaking)
+        "details": "; ".join(f"{c}: {leakage[c]}" for c in leaking)
         or "no known leaking column",
     })
     return pd.DataFrame(rows)

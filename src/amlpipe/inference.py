@@ -9,20 +9,18 @@ from typing import Any, Dict, Optional
 
 from . import contract, serving
 from .errors import ConfigError
+from .resources import score_script
 from .settings import InferenceSettings
-
-# src/amlpipe/inference.py -> the repository root holds inference/score.py
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def entry_script(settings: Optional[InferenceSettings] = None) -> Path:
-    """The entry script to serve: the configured one, or the repository's inference/score.py.
+    """The entry script to serve: the configured one, or amlpipe's own score.py.
 
     Raises:
         ConfigError: the file does not exist.
     """
     settings = settings or InferenceSettings()
-    path = Path(settings.entry_script) if settings.entry_script else REPO_ROOT / "inference" / "score.py"
+    path = Path(settings.entry_script) if settings.entry_script else score_script()
     if not path.is_file():
         raise ConfigError(
             f"entry script {path} not found; set 'inference.entry_script' to the path of score.py"

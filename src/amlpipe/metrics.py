@@ -170,16 +170,3 @@ def all_scores(task: str, y_true, prediction, classes=None, sample_weight=None, 
 def to_loss(metric: str, value: float) -> float:
     """A value to minimise (FLAML minimises a loss)."""
     return 1.0 - value if GREATER_IS_BETTER[metric] else value
-
-
-def greater_is_better(metric: str) -> bool:
-    """Whether a larger ``metric`` is better: the table above, else Azure's naming (errors and losses are minimised)."""
-    if metric in GREATER_IS_BETTER:
-        return GREATER_IS_BETTER[metric]
-    return not any(word in metric.lower() for word in ("error", "loss"))
-
-
-def sort_best_first(frame, metric: str):
-    """The rows of a leaderboard ordered best first by ``metric`` (rows without a score last; ties keep their order)."""
-    ascending = not greater_is_better(metric)
-    return frame.sort_values(metric, ascending=ascending, kind="stable", na_position="last").reset_index(drop=True)

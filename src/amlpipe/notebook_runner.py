@@ -10,12 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from .errors import AmlpipeError
+from .errors import AmlpipeError, ConfigError
 from .notebook import read_records
+from .resources import notebook_dir as packaged_notebook_dir
 
 logger = logging.getLogger(__name__)
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 STEPS = ("01_setup", "02_data", "03_train", "04_register", "05_deploy", "06_consume")
 CLEANUP_STEP = "07_cleanup"
 KERNEL = "python3"  # the kernel of the Python running amlpipe (ipykernel's native kernel)
@@ -48,7 +48,7 @@ def run_pipeline(
     parameters: Mapping[str, Any],
     output_dir: Optional[Path] = None,
     cleanup: bool = False,
-    notebook_dir: Path = NOTEBOOK_DIR,
+    notebook_dir: Optional[Path] = None,
     on_step: Callable[[str], None] = lambda line: None,
     steps: Optional[List[str]] = None,
 ) -> List[StepResult]:
@@ -58,20 +58,26 @@ def run_pipeline(
         parameters: Notebook parameters (UPPER_CASE names); a notebook gets those it declares.
         output_dir: Where executed notebooks go (default `runs/<timestamp>/`).
         cleanup: Run 07_cleanup at the end.
+        notebook_dir: Where the notebooks are (default: those that came with amlpipe).
         on_step: Called with one progress line per notebook.
         steps: Run only these notebooks (names without .ipynb), in this order.
 
     Raises:
+        ConfigError: a notebook is missing from ``notebook_dir``.
         NotebookFailed: naming the notebook, the cell and the error; the executed notebook
             with the failing cell is kept in ``output_dir``.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    output_dir = Path(output_dir or default_output_dir())
-    output_dir.mkdir(parents=True, exist_ok=True)
+    notebook_dir = Path(notebook_dir) if notebook_dir else packaged_notebook_dir()
     if steps is None:
         steps = [*STEPS, CLEANUP_STEP] if cleanup else list(STEPS)
+    missing = [name for name in steps if not (notebook_dir / f"{name}.ipynb").is_file()]
+    if missing:
+        raise ConfigError(f"notebook {missing[0]}.ipynb not found in {notebook_dir}")
+    output_dir = Path(output_dir or default_output_dir())
+    output_dir.mkdir(parents=True, exist_ok=True)
     results: List[StepResult] = []
     for number, name in enumerate(steps, start=1):
         source = notebook_dir / f"{name}.ipynb"

@@ -1,16 +1,18 @@
-"""Typed, frozen settings that mirror the Azure ML SDK v1 names.
+"""Typed, frozen settings that mirror the Azure ML SDK v1 names: the one place a default lives.
 
 Defaults are the lesson's values (heart-failure survival, AutoML on an AmlCompute
-cluster, ACI deployment). Every value can be overridden by the caller, either by
-constructing a dataclass with keywords or with `Settings.override` and dotted keys
-(``"automl.experiment_timeout_minutes"``), which is what notebooks and the CLI use.
+cluster, ACI deployment); the lesson's data facts (label, columns, the leaking column)
+are the ``HEART_FAILURE_*`` values below, and only the defaults refer to them. Every value
+can be overridden by the caller, either by constructing a dataclass with keywords or with
+`Settings.override` and dotted keys (``"automl.experiment_timeout_minutes"``), which is what
+notebooks and the CLI use (see `amlpipe.overrides`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from .errors import ConfigError
 
@@ -28,6 +30,29 @@ REGRESSION_METRICS = (
     "normalized_mean_absolute_error",
 )
 TASKS = ("classification", "regression")
+
+# The worked example: UCI "Heart failure clinical records" (id 519).
+HEART_FAILURE_LABEL = "DEATH_EVENT"
+# Its feature columns, in file order; booleans are 0/1 in the file.
+HEART_FAILURE_SCHEMA: Dict[str, str] = {
+    "age": "number",
+    "anaemia": "boolean",
+    "creatinine_phosphokinase": "number",
+    "diabetes": "boolean",
+    "ejection_fraction": "number",
+    "high_blood_pressure": "boolean",
+    "platelets": "number",
+    "serum_creatinine": "number",
+    "serum_sodium": "number",
+    "sex": "boolean",
+    "smoking": "boolean",
+    "time": "number",
+}
+# Columns known only after the outcome. `time` is the follow-up period: patients who died
+# were followed for less time (Chicco & Jurman 2020), so it leaks the label.
+HEART_FAILURE_LEAKAGE: Dict[str, str] = {
+    "time": "follow-up period, known only after the outcome (Chicco & Jurman 2020)",
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +83,8 @@ class DatasetSettings:
     description: str = "Heart failure clinical records (UCI id 519)"
     # "heart-failure" checks the lesson's 13 columns on registration; "any" takes any CSV.
     schema: str = "heart-failure"
+    # Columns known only after the outcome, each with the reason: the data guardrail flags them.
+    leakage_columns: Mapping[str, str] = field(default_factory=lambda: dict(HEART_FAILURE_LEAKAGE))
 
     def __post_init__(self) -> None:
         _require(self.schema in ("heart-failure", "any"), "dataset.schema", self.schema, "must be 'heart-failure' or 'any'")
@@ -73,7 +100,7 @@ class AutoMLSettings:
 
     task: str = "classification"
     primary_metric: str = "AUC_weighted"
-    label_column_name: str = "DEATH_EVENT"
+    label_column_name: str = HEART_FAILURE_LABEL
     experiment_timeout_minutes: float = 20
     max_concurrent_iterations: int = 3
     enable_early_stopping: bool = True

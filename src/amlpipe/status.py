@@ -15,7 +15,7 @@ def collect(backend: Optional[str], config: Optional[str], workspace: Optional[s
     info: Dict[str, Any] = {**ws.summary(), "experiment": experiment, "latest_run": None}
     try:
         run = ws.get_experiment(experiment).get_run()
-        metric = run.properties.get("primary_metric", "AUC_weighted")
+        metric = run.primary_metric
         info["latest_run"] = {
             "id": run.id, "status": run.status, "primary_metric": metric,
             "score": run.get_metrics().get(metric), "best_algorithm": run.tags.get("amlpipe.best_algorithm"),

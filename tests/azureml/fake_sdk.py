@@ -51,7 +51,8 @@ class Cloud:
         self.computes: Dict[str, Any] = {}
         self.compute_lookup_status = 200  # anything else but 404: the RP's "bad response"
         self.provisioning_error: Optional[Dict[str, Any]] = None  # e.g. a QuotaExceeded error
-        self.datasets: Dict[str, Any] = {}
+        self.datasets: Dict[str, Any] = {}  # the latest version of each
+        self.dataset_versions: List[Any] = []  # every version registered
         self.experiments: set = set()
         self.runs: Dict[str, Any] = {}
         self.run_outcome = "Completed"  # or "Failed", "Canceled"
@@ -178,16 +179,19 @@ def registered(cloud: Cloud, name: str, description: Optional[str]):
     dataset._registration = _DatasetRegistration(None, saved, registered_id=saved, name=name, version=version,
                                                  description=description)
     cloud.datasets[name] = dataset
+    cloud.dataset_versions.append(dataset)
     return dataset
 
 
 class Run:
     """An AutoML parent or child run, answering as `AutoMLRun`/`Run` do."""
 
-    def __init__(self, cloud: Cloud, run_id: str, parent=None, properties=None, metrics=None, run_type="automl"):
+    def __init__(self, cloud: Cloud, run_id: str, parent=None, properties=None, metrics=None, run_type="automl",
+                 experiment: Optional[str] = None):
         self.cloud = cloud
         self.id = run_id
         self.parent = parent
+        self.experiment = experiment
         self.type = run_type
         self._properties = dict(properties or {})
         self._metrics = dict(metrics or {})
@@ -273,15 +277,16 @@ class Run:
 
     def register_model(self, model_name=None, description=None, tags=None, **kwargs):
         self.cloud.record("AutoMLRun.register_model", model_name=model_name, description=description, tags=tags)
-        model = RegisteredModel(model_name, len(self.cloud.models) + 1, description, tags, self._best().id)
+        version = len([m for m in self.cloud.models if m.name == model_name]) + 1
+        model = RegisteredModel(model_name, version, description, tags, self._best().id)
         self.cloud.models.append(model)
         return model
 
 
-def start_run(cloud: Cloud, config) -> Run:
+def start_run(cloud: Cloud, config, experiment: str) -> Run:
     """The parent run and its AutoML children (optionally nested under a HyperDrive run)."""
     metric = config.user_settings["primary_metric"]
-    parent = Run(cloud, f"AutoML_{next(cloud.ids)}", properties={"primary_metric": metric})
+    parent = Run(cloud, f"AutoML_{next(cloud.ids)}", properties={"primary_metric": metric}, experiment=experiment)
     cloud.runs[parent.id] = parent
     holder = parent
     if cloud.nest_under_hyperdrive:
@@ -368,10 +373,11 @@ def build(cloud: Cloud) -> Dict[str, Any]:
         @staticmethod
         def get_by_name(workspace, name, version="latest"):
             cloud.record("Dataset.get_by_name", name=name, version=version)
-            if name not in cloud.datasets:
+            found = [d for d in cloud.dataset_versions if d.name == name and version in ("latest", d.version)]
+            if not found:
                 raise UserErrorException(f"Cannot find dataset registered with name '{name}' (version: {version}) "
                                          "in this workspace.")
-            return cloud.datasets[name]
+            return found[-1]
 
     def AutoMLConfig(**kwargs):
         cloud.record("AutoMLConfig", **kwargs)
@@ -402,11 +408,11 @@ def build(cloud: Cloud) -> Dict[str, Any]:
             config._validate_config_settings(self.workspace)
             fit_params = config._get_fit_params()
             AzureAutoMLSettings(experiment=None, **{k: v for k, v in config.user_settings.items() if k not in fit_params})
-            return start_run(cloud, config)
+            return start_run(cloud, config, self.name)
 
         def get_runs(self, type=None):
             cloud.record("Experiment.get_runs", type=type)
-            return reversed([r for r in cloud.runs.values() if r.parent is None])
+            return reversed([r for r in cloud.runs.values() if r.parent is None and r.experiment == self.name])
 
     class Run_:
         @staticmethod

@@ -85,7 +85,7 @@ def test_failed_provisioning_names_the_compute_and_the_quota(cloud, azure_config
 
 def test_missing_model_and_service_are_resource_errors(cloud, azure_config):
     ws = amlpipe.connect(backend="azureml", config_path=azure_config)
-    with pytest.raises(ResourceError, match="model 'nope' version latest is not registered"):
+    with pytest.raises(ResourceError, match="model 'nope' is not registered in workspace ws"):
         ws.get_model("nope")
     with pytest.raises(ResourceError, match="service 'nope' not found"):
         ws.get_service("nope")

@@ -1,11 +1,6 @@
 """The leaderboard: every AutoML child, however nested, best first in the primary metric's direction."""
 
-import math
-
-import pandas as pd
-
 import amlpipe
-from amlpipe import metrics
 
 
 def submit(cloud, azure_config, heart_csv, settings):
@@ -33,10 +28,3 @@ def test_an_error_metric_is_sorted_smallest_first(cloud, azure_config, heart_csv
     assert list(board.algorithm) == ["VotingEnsemble", "LightGBM", "ElasticNet"]
     assert run.get_output()[0].id == board.run_id.iloc[0]  # the same best as the SDK's get_output
 
-
-def test_sort_best_first_is_shared_and_puts_missing_scores_last():
-    frame = pd.DataFrame({"algorithm": list("abcd"), "r2_score": [0.2, math.nan, 0.9, 0.5],
-                          "normalized_mean_absolute_error": [0.2, math.nan, 0.9, 0.5]})
-    assert list(metrics.sort_best_first(frame, "r2_score").algorithm) == ["c", "d", "a", "b"]
-    assert list(metrics.sort_best_first(frame, "normalized_mean_absolute_error").algorithm) == ["a", "d", "c", "b"]
-    assert metrics.greater_is_better("log_loss") is False and metrics.greater_is_better("balanced_accuracy") is True

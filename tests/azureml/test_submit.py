@@ -105,8 +105,11 @@ def test_cli_refuses_a_budget_under_the_floor_at_once(azure_config, capsys, no_a
 def test_cli_run_on_azureml_uses_the_lessons_20_minutes(azure_config, monkeypatch, capsys):
     import amlpipe.notebook_runner
 
+    from amlpipe.overrides import PARAMETER, load_settings
+
     passed = {}
     monkeypatch.setattr(amlpipe.notebook_runner, "run_pipeline",
                         lambda parameters, output, **kwargs: passed.update(parameters) or [])
     assert main(["run", "--backend", "azureml", "--config", str(azure_config), "--output", "unused"]) == 0
-    assert passed["BUDGET_MINUTES"] == 20 and passed["BACKEND"] == "azureml"
+    assert passed["BACKEND"] == "azureml"
+    assert load_settings(passed[PARAMETER]).automl.experiment_timeout_minutes == 20  # what the notebooks will use

@@ -99,7 +99,8 @@ def test_reattach_to_the_latest_run_from_a_new_connection(trained):
 def test_feature_importance_of_the_registered_pipeline(trained, heart_csv):
     from amlpipe import explain
 
-    importance = explain.feature_importance(trained["model"].load(), pd.read_csv(heart_csv), "DEATH_EVENT", repeats=2)
+    importance = explain.feature_importance(trained["model"].load(), pd.read_csv(heart_csv), "DEATH_EVENT", "AUC_weighted",
+                                            repeats=2)
     assert set(importance.feature) == set(pd.read_csv(heart_csv).columns) - {"DEATH_EVENT"}
     assert importance.importance.is_monotonic_decreasing
     assert importance.feature.iloc[0] == "time"  # follow-up time dominates on this data (the leakage guardrail)

@@ -77,12 +77,20 @@ def test_missing_key_is_fine_for_the_local_backend(tmp_path):
 
 
 def test_unknown_backend_names_where_it_came_from(tmp_path, monkeypatch):
+    from amlpipe import backends
+
+    def chosen():
+        config = load_config(start=tmp_path)
+        return backends.get(config.backend, config.backend_source)
+
     file = write(tmp_path / "config.json", {**AZURE, "backend": "sagemaker"})
-    with pytest.raises(ConfigError, match=rf"'sagemaker' from {file}: key 'backend'"):
-        load_config(start=tmp_path)
+    with pytest.raises(ConfigError, match=rf"'sagemaker' from {file}: key 'backend'; expected one of local, azureml"):
+        chosen()
     monkeypatch.setenv("AMLPIPE_BACKEND", "gcp")
     with pytest.raises(ConfigError, match="AMLPIPE_BACKEND"):
-        load_config(start=tmp_path)
+        chosen()
+    monkeypatch.setenv("AMLPIPE_BACKEND", "local")
+    assert chosen().name == "local"
 
 
 def test_azureml_without_any_file(tmp_path):

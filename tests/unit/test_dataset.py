@@ -42,7 +42,7 @@ def test_unknown_name_or_version(ws, heart_csv):
     with pytest.raises(ResourceError, match="dataset 'nope' is not registered"):
         ws.get_dataset("nope")
     ws.register_dataset(heart_csv)
-    with pytest.raises(ResourceError, match=r"has no version 7 \(versions: 1\)"):
+    with pytest.raises(ResourceError, match=r"has no version 7 \(latest: 1\)"):
         ws.get_dataset("heart-failure-records", 7)
 
 

@@ -1,20 +1,35 @@
-"""The two backends behind one API; `load` picks one by name.
+"""The backends, registered as objects: `get` picks one by name.
 
-Each backend package exposes `connect(config, workspace_dir=None)` returning a workspace
-whose methods (experiments, compute, datasets, models, services) have the same names.
+Adding a backend:
+
+1. a package here whose workspace, experiment and AutoML run derive from `BaseWorkspace`,
+   `BaseExperiment` and `BaseAutoMLRun` (`amlpipe.backends.base`) and fill in what they
+   leave abstract, so that its handles implement `amlpipe.protocols`;
+2. ``BACKEND = Backend(name, connect, dataset_reuse, description)`` in its ``__init__``;
+3. one entry in `REGISTRY` below;
+4. its world in ``tests/contract/conftest.py`` (`BUILDERS`): the contract tests then run on it.
+
+Importing a backend package must not import its cloud SDK: that happens on first use.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from typing import Dict
 
-from ..config import BACKENDS
 from ..errors import ConfigError
+from . import azureml, local
+from .base import Backend
+
+REGISTRY: Dict[str, Backend] = {backend.name: backend for backend in (local.BACKEND, azureml.BACKEND)}
 
 
-def load(name: str) -> ModuleType:
-    """The backend package called ``name`` (imported lazily: the azureml one pulls in the SDK)."""
-    if name not in BACKENDS:
-        raise ConfigError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
-    return importlib.import_module(f"{__name__}.{name}")
+def get(name: str, source: str = "the caller") -> Backend:
+    """The backend called ``name``; ``source`` says where the name came from (`WorkspaceConfig.backend_source`).
+
+    Raises:
+        ConfigError: no backend has that name.
+    """
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown backend {name!r} from {source}; expected one of {', '.join(REGISTRY)}") from None

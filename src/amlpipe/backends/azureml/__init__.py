@@ -5,15 +5,28 @@ Imports of the SDK happen in `sdk`, on first use; importing this package imports
 
 from __future__ import annotations
 
+import os
+from typing import Optional, Union
+
 from ...config import WorkspaceConfig
+from ..base import Backend
 from .workspace import AzureWorkspace
+from .workspace import connect as connect_with_auth
 
 
-def connect(config: WorkspaceConfig, auth=None) -> AzureWorkspace:
-    """`Workspace.from_config(path, auth)` on the file found by `amlpipe.config`, with the auth chain."""
-    from .workspace import connect as _connect
+def connect(config: WorkspaceConfig, workspace_dir: Optional[Union[str, os.PathLike]] = None) -> AzureWorkspace:
+    """`Workspace.from_config(path, auth)` on the file found by `amlpipe.config`, with the auth chain.
 
-    return _connect(config, auth)
+    ``workspace_dir`` is the local backend's; the workspace lives in Azure.
+    """
+    return connect_with_auth(config)
 
 
-__all__ = ["AzureWorkspace", "connect"]
+BACKEND = Backend(
+    name="azureml",
+    connect=connect,
+    dataset_reuse="name",
+    description="Azure ML through SDK v1 (azureml-core, AutoMLConfig, ACI)",
+)
+
+__all__ = ["BACKEND", "AzureWorkspace", "connect"]

@@ -101,15 +101,15 @@ def _require_cluster(target: Any, name: str, advice: str) -> None:
         )
 
 
-def get(ws, name: str) -> AzureCompute:
-    """An existing AmlCompute cluster.
+def get(ws, name: str) -> Optional[AzureCompute]:
+    """An existing AmlCompute cluster, or None when Azure says there is none.
 
     Raises:
-        ResourceError: none of that name, not a cluster, or the lookup was refused.
+        ResourceError: a compute of that name is not a cluster, or the lookup was refused.
     """
     target = _lookup(ws, name)
     if target is None:
-        raise ResourceError(f"compute '{name}' not found in workspace {ws.name}; run the setup step first")
+        return None
     _require_cluster(target, name, "choose a cluster")
     return AzureCompute(target, ComputeSettings(name=name))
 

@@ -10,7 +10,6 @@ from typing import Any, List, Optional, Union
 import pandas as pd
 
 from ... import data
-from ...errors import ResourceError
 from ...settings import DatasetSettings
 from . import sdk
 from .errors import translated
@@ -74,12 +73,12 @@ def register(ws, source: Optional[Union[str, os.PathLike]] = None, settings: Opt
     return AzureDataset(registered, origin)
 
 
-def get(ws, name: str, version: Union[int, str] = "latest") -> AzureDataset:
-    workspace = ws.sdk_workspace
+def get(ws, name: str, version: Optional[int] = None) -> Optional[AzureDataset]:
+    """`Dataset.get_by_name(ws, name, version)` (None: the latest), or None when there is none."""
     try:
-        found = sdk.Dataset.get_by_name(workspace, name=name, version=version if version != "latest" else "latest")
-    except sdk.UserErrorException as exc:
-        raise ResourceError(f"dataset '{name}' version {version} is not registered in workspace {ws.name}") from exc
+        found = sdk.Dataset.get_by_name(ws.sdk_workspace, name=name, version="latest" if version is None else version)
+    except sdk.UserErrorException:
+        return None
     return AzureDataset(found, "registered")
 
 

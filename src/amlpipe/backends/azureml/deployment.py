@@ -54,10 +54,14 @@ class AzureService:
         first = self.sdk_service.models[0]
         return first.name, int(first.version)
 
-    def wait_for_deployment(self, show_output: bool = False, timeout_seconds: Optional[float] = DEPLOY_TIMEOUT_SECONDS) -> None:
-        """`service.wait_for_deployment(show_output, timeout_sec)`; a failure or a timeout raises with the container's logs."""
+    def wait_for_deployment(self, show_output: bool = False, timeout_seconds: Optional[float] = None) -> None:
+        """`service.wait_for_deployment(show_output, timeout_sec)`; a failure or a timeout raises with the container's logs.
+
+        ``timeout_seconds`` None: `DEPLOY_TIMEOUT_SECONDS` (the SDK itself would poll without end).
+        """
+        timeout = DEPLOY_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds
         try:
-            self.sdk_service.wait_for_deployment(show_output=show_output, timeout_sec=timeout_seconds)
+            self.sdk_service.wait_for_deployment(show_output=show_output, timeout_sec=timeout)
         except sdk.WebserviceException as exc:
             raise DeploymentError(
                 f"service '{self.name}' failed to deploy: {describe(exc)}\n--- container logs ---\n{self.get_logs()}"
@@ -80,11 +84,13 @@ class AzureService:
         with translated(f"service '{self.name}'"):
             return tuple(self.sdk_service.get_keys())
 
-    def get_logs(self, lines: int = 0) -> str:
+    def get_logs(self, lines: Optional[int] = None) -> str:
+        """`service.get_logs()`: the container's log, its last ``lines`` lines when given."""
         try:
-            return self.sdk_service.get_logs() or ""
+            text = self.sdk_service.get_logs() or ""
         except sdk.WebserviceException as exc:
             return f"(no logs: {exc})"
+        return "\n".join(text.splitlines()[-lines:]) if lines else text
 
     def delete(self) -> None:
         with translated(f"service '{self.name}'"):
@@ -129,11 +135,12 @@ def deploy(ws, model, service: ServiceSettings, inference_config: Optional[Infer
     return AzureService(deployed)
 
 
-def get(ws, name: str) -> AzureService:
+def get(ws, name: str) -> Optional[AzureService]:
+    """`Webservice(ws, name)`, or None when there is none."""
     try:
         return AzureService(sdk.Webservice(ws.sdk_workspace, name=name))
-    except sdk.WebserviceException as exc:
-        raise ResourceError(f"service '{name}' not found in workspace {ws.name}") from exc
+    except sdk.WebserviceException:
+        return None
 
 
 def list_services(ws) -> List[AzureService]:

@@ -6,8 +6,8 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from ... import environment
-from ...errors import ResourceError
 from ...settings import AutoMLSettings, ComputeSettings
+from ..base import BaseExperiment
 from . import sdk
 from .errors import translated
 from .limits import check_settings
@@ -47,7 +47,7 @@ def automl_config_arguments(settings: AutoMLSettings, training_data: Any, comput
     return arguments
 
 
-class AzureExperiment:
+class AzureExperiment(BaseExperiment):
     """An Azure ML experiment; `sdk_experiment` is the SDK's object."""
 
     def __init__(self, ws, sdk_experiment: Any):
@@ -73,9 +73,7 @@ class AzureExperiment:
         """
         check_settings(config)
         if compute_target is None:
-            from .compute import get as get_compute
-
-            compute_target = get_compute(self.workspace, ComputeSettings().name)
+            compute_target = self.workspace.get_compute(ComputeSettings().name)
             logger.info("no compute target given: using cluster %s", compute_target.name)
         arguments = automl_config_arguments(
             config,
@@ -97,15 +95,13 @@ class AzureExperiment:
             runs = list(self.sdk_experiment.get_runs(type="automl"))
         return [AzureAutoMLRun(self.workspace, sdk.AutoMLRun(self.sdk_experiment, r.id)) for r in runs]
 
-    def get_run(self, run_id: Optional[str] = None) -> AzureAutoMLRun:
-        """Reattach to an AutoML run by id (`AutoMLRun(experiment, run_id)`), or the latest one."""
-        if run_id in (None, "", "latest"):
-            runs = self.get_runs()
-            if not runs:
-                raise ResourceError(f"experiment '{self.name}' has no AutoML run yet; submit one first")
-            return runs[0]
-        with translated(f"run '{run_id}' in experiment '{self.name}'"):
-            return AzureAutoMLRun(self.workspace, sdk.AutoMLRun(self.sdk_experiment, run_id))
+    def _find_run(self, run_id: str) -> Optional[AzureAutoMLRun]:
+        """Reattach to an AutoML run by id (`AutoMLRun(experiment, run_id)`), or None."""
+        try:
+            found = sdk.AutoMLRun(self.sdk_experiment, run_id)
+        except sdk.UserErrorException:
+            return None
+        return AzureAutoMLRun(self.workspace, found)
 
 
 def get_or_create(ws, name: str) -> AzureExperiment:
@@ -114,14 +110,8 @@ def get_or_create(ws, name: str) -> AzureExperiment:
         return AzureExperiment(ws, sdk.Experiment(ws.sdk_workspace, name))
 
 
-def get(ws, name: str) -> AzureExperiment:
-    """An existing experiment (`Experiment.list(ws, experiment_name=name)`); never creates one.
-
-    Raises:
-        ResourceError: there is none of that name.
-    """
+def get(ws, name: str) -> Optional[AzureExperiment]:
+    """`Experiment.list(ws, experiment_name=name)`: the experiment, or None; a mistyped name creates nothing."""
     with translated(f"experiment '{name}'"):
         found = list(sdk.Experiment.list(ws.sdk_workspace, experiment_name=name))
-    if not found:
-        raise ResourceError(f"experiment '{name}' not found in workspace {ws.name}; run the setup step first")
-    return AzureExperiment(ws, found[0])
+    return AzureExperiment(ws, found[0]) if found else None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, List, Optional
 
-from ...errors import MissingDependencyError, ResourceError
+from ...errors import MissingDependencyError
 from . import sdk
 from .errors import translated
 
@@ -62,12 +62,13 @@ def register_from_run(sdk_run: Any, model_name: str, description: str, tags: Dic
     return AzureModel(registered)
 
 
-def get(ws, name: str, version: Union[int, str] = "latest") -> AzureModel:
-    kwargs = {} if version in (None, "latest") else {"version": int(version)}
+def get(ws, name: str, version: Optional[int] = None) -> Optional[AzureModel]:
+    """`Model(ws, name, version)` (None: the latest), or None when there is none."""
+    kwargs = {} if version is None else {"version": version}
     try:
         return AzureModel(sdk.Model(ws.sdk_workspace, name=name, **kwargs))
-    except sdk.WebserviceException as exc:
-        raise ResourceError(f"model '{name}' version {version} is not registered in workspace {ws.name}") from exc
+    except sdk.WebserviceException:
+        return None
 
 
 def list_models(ws) -> List[AzureModel]:

@@ -13,12 +13,13 @@ import pandas as pd
 
 from ... import environment, metrics
 from ...errors import ResourceError
+from ..base import BaseAutoMLRun, leaderboard_frame
 from .errors import translated
+from .model import AzureModel, register_from_run
 
 logger = logging.getLogger(__name__)
 SCORING_FILE = "outputs/scoring_file_v_1_0_0.py"
 TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
-LEADERBOARD_COLUMNS = ["iteration", "algorithm", "{metric}", "duration_s", "elapsed_s", "run_id"]
 LIVE_REFRESH_SECONDS = 20.0
 LIVE_MAX_FAILED_REFRESHES = 3  # in a row, then the wait fails
 
@@ -79,7 +80,7 @@ class AzureRun:
         return target
 
 
-class AzureAutoMLRun(AzureRun):
+class AzureAutoMLRun(AzureRun, BaseAutoMLRun):
     """An AutoML parent run."""
 
     def __init__(self, ws, sdk_run: Any):
@@ -136,14 +137,14 @@ class AzureAutoMLRun(AzureRun):
         from ...live import LiveView
 
         refresh_seconds = LIVE_REFRESH_SECONDS if refresh_seconds is None else refresh_seconds
-        primary = self.properties.get("primary_metric", "AUC_weighted")
-        view = LiveView(self.id, primary, metrics.greater_is_better(primary))
+        primary = self.primary_metric
+        view = LiveView(self.id, primary, metrics.GREATER_IS_BETTER[primary])
         failures = 0
         while True:
             try:
                 with translated(f"AutoML run '{self.id}'"):
                     status = self.sdk_run.get_status()
-                view.update(self.get_leaderboard(with_status=True), status)
+                view.update(self._leaderboard_with_status(), status)
                 failures = 0
             except ResourceError as exc:  # a blip in a long wait is not the run's end
                 failures += 1
@@ -164,13 +165,10 @@ class AzureAutoMLRun(AzureRun):
             children = self.sdk_run.get_children(recursive=True, properties={"runTemplate": "automl_child"})
             return [c for c in children if str(getattr(c, "type", "")).lower() != "hyperdrive"]
 
-    def get_leaderboard(self, with_status: bool = False) -> pd.DataFrame:
-        """One row per AutoML child run, best first by the primary metric's direction.
-
-        Children are found recursively, as `AutoMLRun.get_output` does, with their metrics
-        from one `get_metrics(recursive=True)` call.
-        """
-        primary = self.properties.get("primary_metric", "AUC_weighted")
+    def _leaderboard_rows(self) -> List[Dict[str, Any]]:
+        """One row per AutoML child run (with its status too), found recursively as `AutoMLRun.get_output`
+        does, their scores from one `get_metrics(recursive=True)` call; `BaseAutoMLRun` sorts them."""
+        primary = self.primary_metric
         children = self._automl_children()
         with translated(f"AutoML run '{self.id}'"):
             scores = self.sdk_run.get_metrics(recursive=True) if children else {}
@@ -179,20 +177,23 @@ class AzureAutoMLRun(AzureRun):
             for child in children:
                 details = self._child_details(child)
                 properties = details.get("properties") or {}
-                score = (scores.get(child.id) or {}).get(primary)
-                row = {
+                rows.append({
                     "iteration": int(properties.get("iteration", -1)),
                     "algorithm": properties.get("run_algorithm", ""),
-                    primary: float(score) if isinstance(score, (int, float)) else None,
+                    "score": (scores.get(child.id) or {}).get(primary),
                     "duration_s": _seconds_between(details.get("startTimeUtc"), details.get("endTimeUtc")),
                     "elapsed_s": _seconds_between(started, details.get("endTimeUtc")),
                     "run_id": child.id,
-                }
-                if with_status:
-                    row["status"] = details.get("status", "")
-                rows.append(row)
-        columns = [c.format(metric=primary) for c in LEADERBOARD_COLUMNS] + (["status"] if with_status else [])
-        return metrics.sort_best_first(pd.DataFrame(rows, columns=columns), primary)
+                    "status": details.get("status", ""),
+                })
+        return rows
+
+    def _leaderboard_with_status(self) -> pd.DataFrame:
+        """The leaderboard and each child's status, for the live view."""
+        rows = self._leaderboard_rows()
+        board = leaderboard_frame(rows, self.primary_metric)
+        status = {row["run_id"]: row["status"] for row in rows}
+        return board.assign(status=board["run_id"].map(status))
 
     def _child_details(self, child: Any) -> Dict[str, Any]:
         """`child.get_details()`, asked once only for a child that has finished (the live view refreshes often)."""
@@ -223,23 +224,13 @@ class AzureAutoMLRun(AzureRun):
         return AzureRun(self.workspace, best_run), fitted_model
 
     def get_oof_predictions(self) -> Optional[pd.DataFrame]:
-        """Out-of-fold predictions are not downloaded from Azure; the run's own charts are in the studio."""
+        """None: out-of-fold predictions are not downloaded from Azure; the run's own charts are in the studio."""
         logger.info("out-of-fold predictions are shown in the Azure ML studio for run %s", self.id)
         return None
 
     def get_training_data(self) -> pd.DataFrame:
         raise ResourceError("the training data of an Azure run is the registered dataset; load it with get_dataset")
 
-    def register_model(self, model_name: Optional[str] = None, description: Optional[str] = None,
-                       tags: Optional[Dict[str, str]] = None):
-        from ...settings import ModelSettings
-        from .model import register_from_run
-
+    def _register_model(self, model_name: str, description: str, tags: Dict[str, str]) -> AzureModel:
         self.require_completed("register its best model")
-        defaults = ModelSettings()
-        return register_from_run(
-            self.sdk_run,
-            model_name or defaults.model_name,
-            defaults.description if description is None else description,
-            dict(defaults.tags if tags is None else tags),
-        )
+        return register_from_run(self.sdk_run, model_name, description, tags)

@@ -6,16 +6,16 @@ import logging
 from typing import Any, Dict, Optional
 
 from ...config import WorkspaceConfig
-from ...workspace import Workspace
+from ..base import BaseWorkspace
 from . import auth as auth_chain
-from . import sdk
+from . import compute, dataset, deployment, experiment, model, sdk
 from .errors import translated
 
 logger = logging.getLogger(__name__)
 
 
-class AzureWorkspace(Workspace):
-    """A handle on an Azure ML workspace; `sdk_workspace` is the SDK's own object."""
+class AzureWorkspace(BaseWorkspace):
+    """A handle on an Azure ML workspace (`amlpipe.protocols.Workspace`); `sdk_workspace` is the SDK's own object."""
 
     backend = "azureml"
 
@@ -39,6 +39,22 @@ class AzureWorkspace(Workspace):
             "location": getattr(self.sdk_workspace, "location", ""),
             "authentication": self.auth_method,
         }
+
+    # What BaseWorkspace leaves to the backend: each is a function of a concept module whose
+    # first argument is the workspace (a method, then). `get` answers None when there is none.
+    get_or_create_experiment = experiment.get_or_create
+    _find_experiment = experiment.get
+    get_or_create_compute = compute.get_or_create
+    _find_compute = compute.get
+    delete_compute = compute.delete
+    register_dataset = dataset.register
+    _find_dataset = dataset.get
+    list_datasets = dataset.list_datasets
+    _find_model = model.get
+    list_models = model.list_models
+    _deploy = deployment.deploy
+    _find_service = deployment.get
+    list_services = deployment.list_services
 
 
 def connect(config: WorkspaceConfig, auth=None) -> AzureWorkspace:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Optional
 
-from ...errors import ResourceError
 from ...settings import ComputeSettings
-from .workspace import LocalWorkspace, read_record, write_record
+from .records import read_record, write_record
+
+if TYPE_CHECKING:
+    from .workspace import LocalWorkspace
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +43,11 @@ def _path(ws: LocalWorkspace, name: str):
     return ws.folder("computes") / f"{name}.json"
 
 
-def get(ws: LocalWorkspace, name: str) -> LocalCompute:
-    """The compute named ``name``.
-
-    Raises:
-        ResourceError: there is none.
-    """
+def get(ws: LocalWorkspace, name: str) -> Optional[LocalCompute]:
+    """The compute named ``name``, or None."""
     path = _path(ws, name)
     if not path.exists():
-        raise ResourceError(f"compute '{name}' not found in workspace {ws.root}")
+        return None
     record = read_record(path, "compute")
     return LocalCompute(**{**record, "cpus": os.cpu_count() or 1})
 
@@ -58,9 +57,8 @@ def get_or_create(ws: LocalWorkspace, settings: ComputeSettings) -> LocalCompute
 
     Like `AmlCompute`, an existing compute keeps its own sizes; a difference is logged.
     """
-    try:
-        found = get(ws, settings.name)
-    except ResourceError:
+    found = get(ws, settings.name)
+    if found is None:
         compute = LocalCompute(
             name=settings.name,
             vm_size=settings.vm_size,

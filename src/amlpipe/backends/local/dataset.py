@@ -12,14 +12,16 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import TYPE_CHECKING, List, Optional, Union
 
 import pandas as pd
 
 from ... import data
-from ...errors import ResourceError
 from ...settings import DatasetSettings
-from .workspace import LocalWorkspace, read_record, write_record
+from .records import read_record, write_record
+
+if TYPE_CHECKING:
+    from .workspace import LocalWorkspace
 
 logger = logging.getLogger(__name__)
 
@@ -67,24 +69,12 @@ def list_datasets(ws: LocalWorkspace) -> List[LocalDataset]:
     return [list_versions(ws, n)[-1] for n in names if list_versions(ws, n)]
 
 
-def get(ws: LocalWorkspace, name: str, version: Union[int, str] = "latest") -> LocalDataset:
-    """A registered dataset by name and version (``"latest"`` by default).
-
-    Raises:
-        ResourceError: no such dataset or version; the message lists what exists.
-    """
+def get(ws: LocalWorkspace, name: str, version: Optional[int] = None) -> Optional[LocalDataset]:
+    """A registered dataset version (None: the latest), or None when there is none."""
     versions = list_versions(ws, name)
-    if not versions:
-        known = ", ".join(d.name for d in list_datasets(ws)) or "none"
-        raise ResourceError(f"dataset '{name}' is not registered in workspace {ws.root} (registered: {known})")
-    if version in (None, "latest"):
-        return versions[-1]
-    for found in versions:
-        if found.version == int(version):
-            return found
-    raise ResourceError(
-        f"dataset '{name}' has no version {version} (versions: {', '.join(str(d.version) for d in versions)})"
-    )
+    if version is None:
+        return versions[-1] if versions else None
+    return next((found for found in versions if found.version == version), None)
 
 
 def register(

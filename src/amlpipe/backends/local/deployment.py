@@ -23,17 +23,21 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from ... import client, inference
-from ...errors import DeploymentError, ResourceError
+from ...errors import DeploymentError
 from ...settings import InferenceSettings, ServiceSettings
-from .workspace import LocalWorkspace, list_records, read_record, write_record
+from .records import list_records, read_record, write_record
+
+if TYPE_CHECKING:
+    from .workspace import LocalWorkspace
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 LOG_TAIL_LINES = 60
+DEPLOY_TIMEOUT_SECONDS = 120
 STOP_SECONDS = 10
 
 
@@ -117,12 +121,17 @@ class LocalService:
             return "Healthy"
         return "Transitioning" if recorded == "Transitioning" else "Unhealthy"
 
-    def wait_for_deployment(self, show_output: bool = False, timeout_seconds: float = 120) -> None:
+    def wait_for_deployment(self, show_output: bool = False, timeout_seconds: Optional[float] = None) -> None:
         """Poll the health route until the server answers, the process dies, or the time runs out.
+
+        Args:
+            show_output: Print progress dots.
+            timeout_seconds: How long to wait; default `DEPLOY_TIMEOUT_SECONDS`.
 
         Raises:
             DeploymentError: the server did not come up; the message carries the tail of its log.
         """
+        timeout_seconds = DEPLOY_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds
         deadline = time.monotonic() + timeout_seconds
         dots = 0
         while time.monotonic() < deadline:
@@ -167,12 +176,12 @@ class LocalService:
         stored = json.loads(Path(self._record.keys_file).read_text())
         return stored["primary_key"], stored["secondary_key"]
 
-    def get_logs(self, lines: int = LOG_TAIL_LINES) -> str:
-        """The last ``lines`` lines of the server's log."""
+    def get_logs(self, lines: Optional[int] = None) -> str:
+        """The last ``lines`` lines of the server's log (default `LOG_TAIL_LINES`)."""
         path = Path(self._record.log_file)
         if not path.exists():
             return "(no log yet)"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(path.read_text(errors="replace").splitlines()[-(lines or LOG_TAIL_LINES):])
 
     def delete(self) -> None:
         """Stop the server, free its port and remove the record and the keys."""
@@ -224,7 +233,7 @@ def deploy(
             "setting 'inference.script' = 'automl' needs the azureml backend (AutoML's generated script is made on Azure)"
         )
     script = inference.entry_script(inference_config)
-    existing = _find(ws, service.name)
+    existing = get(ws, service.name)
     if existing is not None:
         logger.info("replacing service %s", service.name)
         existing.delete()
@@ -276,24 +285,12 @@ def deploy(
     return LocalService(ws, record)
 
 
-def get(ws: LocalWorkspace, name: str) -> LocalService:
-    """The service called ``name``.
-
-    Raises:
-        ResourceError: there is none.
-    """
-    found = _find(ws, name)
-    if found is None:
-        known = ", ".join(s.name for s in list_services(ws)) or "none"
-        raise ResourceError(f"service '{name}' not found in workspace {ws.root} (services: {known})")
-    return found
-
-
 def list_services(ws: LocalWorkspace) -> List[LocalService]:
     return [LocalService(ws, ServiceRecord(**read_record(p, "service"))) for p in list_records(ws.root / "services")]
 
 
-def _find(ws: LocalWorkspace, name: str) -> Optional[LocalService]:
+def get(ws: LocalWorkspace, name: str) -> Optional[LocalService]:
+    """The service called ``name``, or None."""
     path = _record_path(ws, name)
     if not path.exists():
         return None

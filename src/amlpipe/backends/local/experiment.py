@@ -18,18 +18,20 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import pandas as pd
 
 from ... import metrics
 from ...data import check_training_data
-from ...errors import ResourceError
 from ...settings import AutoMLSettings
+from ..base import BaseExperiment
 from .automl import AutoMLResult, Trial, choose_validation, parse_trial, run_search, worker_count
 from .progress import SearchProgress
 from .run import KIND_TAG, LocalAutoMLRun
-from .workspace import LocalWorkspace
+
+if TYPE_CHECKING:
+    from .workspace import LocalWorkspace
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ MAX_PARAM_LENGTH = 500
 POLL_SECONDS = 0.2
 
 
-class LocalExperiment:
+class LocalExperiment(BaseExperiment):
     """An MLflow experiment; `submit` starts AutoML runs in it."""
 
     def __init__(self, ws: LocalWorkspace, name: str, experiment_id: str):
@@ -193,20 +195,16 @@ class LocalExperiment:
         )
         return [LocalAutoMLRun(self.workspace, r.info.run_id) for r in runs]
 
-    def get_run(self, run_id: Optional[str] = None) -> LocalAutoMLRun:
-        """An AutoML run by id, or the latest one (reattaching, like `AutoMLRun(experiment, run_id)`).
+    def _find_run(self, run_id: str) -> Optional[LocalAutoMLRun]:
+        from mlflow.exceptions import MlflowException
 
-        Raises:
-            ResourceError: no such run, or no run yet.
-        """
-        if run_id in (None, "", "latest"):
-            runs = self.get_runs()
-            if not runs:
-                raise ResourceError(f"experiment '{self.name}' has no AutoML run yet; submit one first")
-            return runs[0]
-        run = LocalAutoMLRun(self.workspace, run_id)
-        run.status  # raises ResourceError for an unknown id
-        return run
+        try:
+            found = self.workspace.client.get_run(run_id)
+        except MlflowException:
+            return None
+        if found.info.experiment_id != self.id or found.data.tags.get(KIND_TAG) != "automl":
+            return None
+        return LocalAutoMLRun(self.workspace, run_id)
 
 
 def write_model_outputs(folder: Path, result: AutoMLResult, config: AutoMLSettings, data_tags: Dict[str, str]) -> None:
@@ -363,14 +361,8 @@ def get_or_create(ws: LocalWorkspace, name: str) -> LocalExperiment:
     return LocalExperiment(ws, name, experiment_id)
 
 
-def get(ws: LocalWorkspace, name: str) -> LocalExperiment:
-    """An existing experiment.
-
-    Raises:
-        ResourceError: there is none.
-    """
+def get(ws: LocalWorkspace, name: str) -> Optional[LocalExperiment]:
+    """The experiment called ``name``, or None."""
     found = ws.client.get_experiment_by_name(name)
-    if found is None:
-        raise ResourceError(f"experiment '{name}' not found in workspace {ws.root}")
-    return LocalExperiment(ws, name, found.experiment_id)
+    return None if found is None else LocalExperiment(ws, name, found.experiment_id)
 

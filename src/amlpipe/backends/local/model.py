@@ -11,11 +11,13 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ...errors import ResourceError
-from .run import artifact_path
-from .workspace import LocalWorkspace
+from .records import artifact_path
+
+if TYPE_CHECKING:
+    from .workspace import LocalWorkspace
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +60,10 @@ def _from_version(mv) -> LocalModel:
     )
 
 
-def register(ws: LocalWorkspace, run, model_name: str, description: str, tags: Dict[str, str]) -> LocalModel:
-    """Register ``run``'s best model under ``model_name`` as a new version."""
+def register(ws: LocalWorkspace, best_run_id: str, model_name: str, description: str, tags: Dict[str, str]) -> LocalModel:
+    """Register the model in the outputs of run ``best_run_id`` under ``model_name``, as a new version."""
     from mlflow.exceptions import MlflowException
 
-    best_run_id = run.best_run_id
     client = ws.client
     source = client.get_run(best_run_id).info.artifact_uri + "/outputs"
     if not (artifact_path(source) / "model.pkl").exists():
@@ -81,23 +82,12 @@ def register(ws: LocalWorkspace, run, model_name: str, description: str, tags: D
     return _from_version(version)
 
 
-def get(ws: LocalWorkspace, name: str, version: Union[int, str] = "latest") -> LocalModel:
-    """A registered model by name and version (``"latest"`` by default).
-
-    Raises:
-        ResourceError: no such model or version.
-    """
+def get(ws: LocalWorkspace, name: str, version: Optional[int] = None) -> Optional[LocalModel]:
+    """A registered model version (None: the latest), or None when there is none."""
     versions = ws.client.search_model_versions(f"name = '{name}'")
-    if not versions:
-        known = ", ".join(m.name for m in list_models(ws)) or "none"
-        raise ResourceError(f"model '{name}' is not registered in workspace {ws.root} (registered: {known})")
-    if version in (None, "latest"):
-        return _from_version(max(versions, key=lambda v: int(v.version)))
-    for mv in versions:
-        if int(mv.version) == int(version):
-            return _from_version(mv)
-    numbers = ", ".join(sorted((v.version for v in versions), key=int))
-    raise ResourceError(f"model '{name}' has no version {version} (versions: {numbers})")
+    if version is not None:
+        versions = [mv for mv in versions if int(mv.version) == version]
+    return _from_version(max(versions, key=lambda v: int(v.version))) if versions else None
 
 
 def list_models(ws: LocalWorkspace) -> List[LocalModel]:

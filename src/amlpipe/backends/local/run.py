@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import pandas as pd
 
 from ...errors import ResourceError
-from .workspace import LocalWorkspace
+from ..base import BaseAutoMLRun
+from . import model
+from .records import artifact_path
+
+if TYPE_CHECKING:
+    from .workspace import LocalWorkspace
 
 logger = logging.getLogger(__name__)
 
@@ -22,12 +26,6 @@ logger = logging.getLogger(__name__)
 STATUS = {"RUNNING": "Running", "SCHEDULED": "Queued", "FINISHED": "Completed", "FAILED": "Failed", "KILLED": "Canceled"}
 KIND_TAG = "amlpipe.kind"
 OUTPUTS = "outputs"
-
-
-def artifact_path(artifact_uri: str) -> Path:
-    """The local folder behind a ``file://`` artifact URI."""
-    parsed = urlparse(artifact_uri)
-    return Path(unquote(parsed.path)) if parsed.scheme in ("file", "") else Path(artifact_uri)
 
 
 class LocalRun:
@@ -83,7 +81,7 @@ class LocalRun:
         return self.artifact_dir / OUTPUTS
 
 
-class LocalAutoMLRun(LocalRun):
+class LocalAutoMLRun(LocalRun, BaseAutoMLRun):
     """The AutoML parent run; `Experiment.submit` returns it."""
 
     def wait_for_completion(self, show_output: bool = False) -> Dict[str, Any]:
@@ -106,25 +104,19 @@ class LocalAutoMLRun(LocalRun):
         runs = sorted(self._child_runs(), key=lambda r: (r.info.start_time, r.info.run_name))
         return [LocalRun(self.workspace, r.info.run_id) for r in runs]
 
-    def get_leaderboard(self) -> pd.DataFrame:
-        """One row per trial and ensemble, best first: iteration, algorithm, metric, duration."""
-        properties = self.properties
-        primary = properties.get("primary_metric", "AUC_weighted")
-        rows = []
-        for r in self._child_runs():
-            rows.append(
-                {
-                    "iteration": int(r.data.tags.get("amlpipe.iteration", -1)),
-                    "algorithm": r.data.tags.get("amlpipe.algorithm", ""),
-                    primary: r.data.metrics.get(primary),
-                    "duration_s": r.data.metrics.get("duration_seconds"),
-                    "elapsed_s": r.data.metrics.get("elapsed_seconds"),
-                    "run_id": r.info.run_id,
-                }
-            )
-        frame = pd.DataFrame(rows, columns=["iteration", "algorithm", primary, "duration_s", "elapsed_s", "run_id"])
-        ascending = properties.get("greater_is_better", "True") != "True"
-        return frame.sort_values(primary, ascending=ascending, kind="stable").reset_index(drop=True)
+    def _leaderboard_rows(self) -> List[Dict[str, Any]]:
+        primary = self.primary_metric
+        return [
+            {
+                "iteration": int(r.data.tags.get("amlpipe.iteration", -1)),
+                "algorithm": r.data.tags.get("amlpipe.algorithm", ""),
+                "score": r.data.metrics.get(primary),
+                "duration_s": r.data.metrics.get("duration_seconds"),
+                "elapsed_s": r.data.metrics.get("elapsed_seconds"),
+                "run_id": r.info.run_id,
+            }
+            for r in self._child_runs()
+        ]
 
     @property
     def best_run_id(self) -> str:
@@ -143,34 +135,27 @@ class LocalAutoMLRun(LocalRun):
             raise ResourceError(f"best run '{best.id}' has no {OUTPUTS}/model.pkl")
         return best, joblib.load(model_file)
 
-    def get_oof_predictions(self) -> pd.DataFrame:
-        """The best model's out-of-fold predictions with the truth (for ROC and confusion matrix)."""
+    def get_oof_predictions(self) -> Optional[pd.DataFrame]:
+        """The best model's out-of-fold predictions with the truth (for ROC and confusion matrix).
+
+        Returns:
+            ``y_true``, ``y_pred`` and ``proba_<class>`` per row; None after holdout validation
+            (``validation_data``), which makes none.
+        """
         best = LocalRun(self.workspace, self.best_run_id)
         path = best.outputs_dir / "oof_predictions.csv"
         if not path.exists():
-            raise ResourceError(f"run '{self.id}' kept no out-of-fold predictions (holdout validation)")
+            logger.info("run %s kept no out-of-fold predictions (%s)", self.id, self.tags.get("amlpipe.validation"))
+            return None
         return pd.read_csv(path)
 
     def get_training_data(self) -> pd.DataFrame:
         """The registered dataset version this run trained on."""
-        from .dataset import get
-
         name, _, version = self.tags.get("dataset", "").rpartition(":")
         if not name:
             raise ResourceError(f"run '{self.id}' was trained on a DataFrame, not a registered dataset")
-        return get(self.workspace, name, version).to_pandas_dataframe()
+        return self.workspace.get_dataset(name, version).to_pandas_dataframe()
 
-    def register_model(self, model_name: Optional[str] = None, description: Optional[str] = None,
-                       tags: Optional[Dict[str, str]] = None):
-        """Register the best model in the MLflow model registry; returns a `LocalModel`."""
-        from ...settings import ModelSettings
-        from .model import register
-
-        defaults = ModelSettings()
-        return register(
-            self.workspace,
-            self,
-            model_name or defaults.model_name,
-            defaults.description if description is None else description,
-            dict(defaults.tags if tags is None else tags),
-        )
+    def _register_model(self, model_name: str, description: str, tags: Dict[str, str]) -> model.LocalModel:
+        """A new version in the MLflow model registry."""
+        return model.register(self.workspace, self.best_run_id, model_name, description, tags)

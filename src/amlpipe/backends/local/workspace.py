@@ -11,23 +11,22 @@ Layout (default `.amlpipe/` in the working folder)::
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 from ...config import WorkspaceConfig
-from ...errors import ResourceError
-from ...workspace import Workspace
+from ..base import BaseWorkspace
+from . import compute, dataset, deployment, experiment, model
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DIR = ".amlpipe"
 
 
-class LocalWorkspace(Workspace):
-    """A workspace on this machine; the same methods as the azureml backend's workspace."""
+class LocalWorkspace(BaseWorkspace):
+    """A workspace on this machine (`amlpipe.protocols.Workspace`)."""
 
     backend = "local"
 
@@ -71,29 +70,27 @@ class LocalWorkspace(Workspace):
         """What `amlpipe status` and the setup notebook show."""
         return {"backend": self.backend, "workspace": self.name, "location": str(self.root), "tracking_uri": self.tracking_uri}
 
-
-def read_record(path: Path, kind: str) -> Dict[str, Any]:
-    """Read one of the workspace's JSON records, naming it on failure."""
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ResourceError(f"{kind} record {path} not found") from None
-    except json.JSONDecodeError:
-        raise ResourceError(f"{kind} record {path} is corrupt; delete it and create the {kind} again") from None
-
-
-def write_record(path: Path, record: Dict[str, Any], mode: Optional[int] = None) -> None:
-    """Write a JSON record atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    if mode is not None:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, indent=2, default=str)
-    else:
-        partial.write_text(json.dumps(record, indent=2, default=str))
-    partial.replace(path)
+    # What BaseWorkspace leaves to the backend: each is a function of a concept module whose
+    # first argument is the workspace (a method, then). `get` answers None when there is none.
+    get_or_create_experiment = experiment.get_or_create
+    _find_experiment = experiment.get
+    get_or_create_compute = compute.get_or_create
+    _find_compute = compute.get
+    delete_compute = compute.delete  # the record; this machine stays
+    register_dataset = dataset.register
+    _find_dataset = dataset.get
+    list_datasets = dataset.list_datasets
+    _find_model = model.get
+    list_models = model.list_models
+    _deploy = deployment.deploy
+    _find_service = deployment.get
+    list_services = deployment.list_services
 
 
-def list_records(folder: Path) -> List[Path]:
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+def connect(config: WorkspaceConfig, workspace_dir: Optional[Union[str, os.PathLike]] = None) -> LocalWorkspace:
+    """Open (creating if needed) the local workspace folder.
+
+    The folder is ``workspace_dir``, else `AMLPIPE_WORKSPACE`, else `.amlpipe/` in the working folder.
+    """
+    root = workspace_dir or os.environ.get("AMLPIPE_WORKSPACE") or DEFAULT_DIR
+    return LocalWorkspace(root, config)

@@ -1,0 +1,44 @@
+"""The local workspace's files: JSON records written atomically, and artifact folders behind MLflow URIs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+from urllib.parse import unquote, urlparse
+
+from ...errors import ResourceError
+
+
+def read_record(path: Path, kind: str) -> Dict[str, Any]:
+    """Read one of the workspace's JSON records, naming it on failure."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ResourceError(f"{kind} record {path} not found") from None
+    except json.JSONDecodeError:
+        raise ResourceError(f"{kind} record {path} is corrupt; delete it and create the {kind} again") from None
+
+
+def write_record(path: Path, record: Dict[str, Any], mode: Optional[int] = None) -> None:
+    """Write a JSON record atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    if mode is not None:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(record, fh, indent=2, default=str)
+    else:
+        partial.write_text(json.dumps(record, indent=2, default=str))
+    partial.replace(path)
+
+
+def list_records(folder: Path) -> List[Path]:
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def artifact_path(artifact_uri: str) -> Path:
+    """The local folder behind a ``file://`` artifact URI."""
+    parsed = urlparse(artifact_uri)
+    return Path(unquote(parsed.path)) if parsed.scheme in ("file", "") else Path(artifact_uri)
