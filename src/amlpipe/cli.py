@@ -169,7 +169,30 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("folder", metavar="DIR", nargs="?", default=".", help="where to copy them (default: here)")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
     init.set_defaults(handler=_init)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check versions, config, credentials and the workspace before spending money",
+        description="A preflight: Python and package versions, the config.json found, which credential the azureml "
+                    "backend would use (never a secret), Azure's budget floor, the compute and service names, and "
+                    "whether the workspace answers (or that this machine is offline).",
+        epilog="examples:\n  amlpipe doctor\n  amlpipe doctor --backend azureml --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    doctor.add_argument("--backend", choices=["local", "azureml"],
+                        help="default: AMLPIPE_BACKEND, then config.json, then local")
+    doctor.add_argument("--config", metavar="PATH", help="config.json or a folder holding it (default: searched upwards)")
+    doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
+    doctor.set_defaults(handler=_doctor)
     return parser
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import collect, render
+
+    info = collect(args.backend, args.config)
+    print(json.dumps(info, indent=2) if args.json else render(info))
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -180,7 +203,9 @@ def _run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.backend)
     backend = backends.get(config.backend, config.backend_source).name  # fail fast on a bad config
-    _, overrides = _settings(args, **{"automl.experiment_timeout_minutes": args.budget_minutes})  # and on bad settings
+    settings, overrides = _settings(args, **{"automl.experiment_timeout_minutes": args.budget_minutes})  # and on bad settings
+    if backend == "azureml":  # Azure's rules too, before any notebook or credential
+        _check_for_azureml(settings)
     parameters = {"BACKEND": backend, "PROGRESS": "lines", PARAMETER: overrides}
     if args.config:
         parameters["CONFIG_PATH"] = str(Path(args.config).resolve())
@@ -245,7 +270,15 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_for_azureml(settings: Settings) -> None:
+    """Azure AutoML's rules on the settings the azureml backend would submit (no credential needed)."""
+    from .backends.azureml.limits import check_settings
+
+    check_settings(settings.automl)
+
+
 def _train(args: argparse.Namespace) -> int:
+    from .config import load_config
     from .workspace import connect
 
     settings, _ = _settings(args, **{
@@ -253,18 +286,29 @@ def _train(args: argparse.Namespace) -> int:
         "experiment_name": args.experiment,
         "model.model_name": args.model_name,
     })
+    if load_config(args.config, args.backend).backend == "azureml":
+        _check_for_azureml(settings)  # before any credential
     ws = connect(args.backend, args.config, args.workspace)
     experiment = ws.get_or_create_experiment(settings.experiment_name)
     compute = ws.get_or_create_compute(settings.compute)
     dataset = ws.register_dataset(args.data, settings.dataset)
     run = experiment.submit(settings.automl, dataset, compute, show_output=True, progress=args.progress)
+    run.wait_for_completion(show_output=args.progress != "none")  # raises unless the run completed
     model = run.register_model(settings.model.model_name, settings.model.description, dict(settings.model.tags))
-    props = model.properties
-    print(
-        f"registered model {model.name} version {model.version}: {props['algorithm']}, "
-        f"{props['primary_metric']} {props['score']:.4f} ({props['validation']}) from run {run.id}"
-    )
+    print(f"registered model {model.name} version {model.version}: {_model_summary(model, run)} from run {run.id}")
     return 0
+
+
+def _model_summary(model, run) -> str:
+    """The algorithm and score of the registered model: from its properties (local), else from the best run (Azure)."""
+    props = model.properties
+    if "algorithm" in props:
+        return f"{props['algorithm']}, {props['primary_metric']} {props['score']:.4f} ({props['validation']})"
+    best_run, _ = run.get_output()
+    metric = run.primary_metric
+    score = best_run.get_metrics().get(metric)
+    algorithm = best_run.properties.get("run_algorithm", "unknown algorithm")
+    return f"{algorithm}, {metric} {score:.4f}" if score is not None else algorithm
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -1,8 +1,9 @@
 """Finding and reading `config.json`, and choosing the backend.
 
-The file is looked for where `Workspace.from_config` looks: an explicit path (a file
-or a folder), else `config.json`, `.azureml/config.json` or `aml_config/config.json`
-in the working folder and then in each parent folder.
+The file is looked for where and in the order `Workspace.from_config` looks: an explicit
+file, else from a folder (the working folder by default) upwards, first for
+`.azureml/config.json` in that folder and each parent, then `aml_config/config.json`, then
+a plain `config.json`.
 
 The backend comes from, in order: the caller, `AMLPIPE_BACKEND`, the file's
 `"backend"` key, `azureml` for a file without that key, `local` with no file.
@@ -19,7 +20,8 @@ from typing import Optional, Union
 from .errors import ConfigError
 
 AZURE_KEYS = ("subscription_id", "resource_group", "workspace_name")
-_CANDIDATES = ("config.json", os.path.join(".azureml", "config.json"), os.path.join("aml_config", "config.json"))
+# Workspace.from_config's order: each of these over the whole way up before the next.
+_CANDIDATES = (os.path.join(".azureml", "config.json"), os.path.join("aml_config", "config.json"), "config.json")
 
 
 @dataclass(frozen=True)
@@ -56,17 +58,17 @@ def find_config_file(path: Union[str, os.PathLike, None] = None, start: Union[st
         given = Path(path)
         if given.is_file():
             return given
-        if given.is_dir():
-            for name in _CANDIDATES:
-                if (given / name).is_file():
-                    return given / name
-        raise ConfigError(f"no config file at {given} (looked for {', '.join(_CANDIDATES)})")
+        if not given.is_dir():
+            raise ConfigError(f"no config file at {given} (looked for {', '.join(_CANDIDATES)})")
+        start = given
     folder = Path(start or os.getcwd()).resolve()
-    for candidate_dir in (folder, *folder.parents):
-        for name in _CANDIDATES:
+    for name in _CANDIDATES:
+        for candidate_dir in (folder, *folder.parents):
             candidate = candidate_dir / name
             if candidate.is_file():
                 return candidate
+    if path is not None:
+        raise ConfigError(f"no config file in {path} or its parents (looked for {', '.join(_CANDIDATES)})")
     return None
 
 

@@ -1,29 +1,70 @@
-"""Recording fakes of the Azure ML SDK v1 names the azureml backend uses.
+"""Recording fakes of the Azure ML SDK v1 calls that would reach Azure, behaving as the real ones do.
 
-Every call lands in `Cloud.calls` as (name, arguments); `Cloud` also holds what exists
-"in Azure" (computes, datasets, runs, services), so the get-or-create branches can be set up.
+Only the calls that talk to Azure are faked. What the SDK does offline is the SDK itself:
+the exception classes (raised with the messages the SDK raises), `AutoMLConfig` and the
+settings validation `Experiment.submit` runs before it sends anything (`_validate_config_settings`
+then `AzureAutoMLSettings`, as in `automlconfig._automl_static_submit`), the `TabularDataset`
+(read over HTTP from a file served on loopback), the `AmlCompute` objects (built from the
+resource provider's JSON with `AmlCompute.deserialize`'s own code) and a `Workspace` object.
+
+Every call lands in `Cloud.calls` as (name, arguments); `Cloud` holds what exists "in Azure"
+and how Azure answers (a compute lookup refused with 403, a quota error, a failed run...).
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
-from types import SimpleNamespace
-from typing import Any, Dict, List, Tuple
+import json
+import uuid
+from typing import Any, Dict, List, Optional, Tuple
+
+from azureml.core import Workspace as RealWorkspace
+from azureml.core.authentication import ServicePrincipalAuthentication as RealServicePrincipalAuthentication
+from azureml.core.compute import AmlCompute as RealAmlCompute
+from azureml.core.compute import ComputeInstance as RealComputeInstance
+from azureml.data.abstract_dataset import _DatasetRegistration
+from azureml.exceptions import (
+    AuthenticationException,
+    ComputeTargetException,
+    UserErrorException,
+    WebserviceException,
+)
+from azureml.train.automl import AutoMLConfig as RealAutoMLConfig
+from azureml.train.automl._azureautomlsettings import AzureAutoMLSettings
+
+CHILDREN = (  # (algorithm, AUC_weighted) of the default run's children, iteration = position
+    ("LightGBM", 0.881),
+    ("XGBoostClassifier", 0.902),
+    ("RandomForest", 0.874),
+    ("VotingEnsemble", 0.915),
+)
 
 
 class Cloud:
-    """The state of the fake Azure and the calls made to it."""
+    """The state of the fake Azure, how it answers, and the calls made to it."""
 
-    def __init__(self):
+    def __init__(self, tabular_dataset, scoring_uri: str):
         self.calls: List[Tuple[str, Dict[str, Any]]] = []
+        self.tabular_dataset = tabular_dataset  # a real TabularDataset, read from loopback
+        self.scoring_uri = scoring_uri  # a real HTTP scoring server on loopback
         self.computes: Dict[str, Any] = {}
-        self.experiments: Dict[str, Any] = {}
+        self.compute_lookup_status = 200  # anything else but 404: the RP's "bad response"
+        self.provisioning_error: Optional[Dict[str, Any]] = None  # e.g. a QuotaExceeded error
         self.datasets: Dict[str, Any] = {}  # the latest version of each
         self.dataset_versions: List[Any] = []  # every version registered
+        self.experiments: set = set()
         self.runs: Dict[str, Any] = {}
+        self.run_outcome = "Completed"  # or "Failed", "Canceled"
+        self.streaming_returns_early = False  # wait_for_completion(show_output=True) returns while running
+        self.polls_until_done: Optional[int] = None  # the run ends after this many get_status calls
+        self.children = CHILDREN  # (algorithm, score of the submitted primary metric) per iteration
+        self.nest_under_hyperdrive = False
         self.models: List[Any] = []
         self.services: Dict[str, Any] = {}
         self.deployment_fails = False
+        self.workspace_error: Optional[BaseException] = None
+        self.cli_supported = False  # azure-cli is not in this environment: the SDK refuses AzureCliAuthentication
         self.ids = itertools.count(1)
 
     def record(self, _call: str, **arguments):
@@ -35,125 +76,296 @@ class Cloud:
     def arguments(self, name: str) -> Dict[str, Any]:
         return next(args for n, args in self.calls if n == name)
 
-
-class ComputeTargetException(Exception):
-    pass
-
-
-class WebserviceException(Exception):
-    pass
+    def add_cluster(self, name: str, state: str = "Succeeded", vm_size: str = "STANDARD_D2_V2", max_nodes: int = 3):
+        """An AmlCompute cluster that exists already."""
+        self.computes[name] = build_cluster(self, name, vm_size, 1, max_nodes, state)
+        return self.computes[name]
 
 
-class AuthenticationException(Exception):
-    pass
+def rp_payload(name: str, vm_size: str, min_nodes: int, max_nodes: int, state: str) -> Dict[str, Any]:
+    """The resource provider's JSON for an AmlCompute cluster, as `ComputeTarget._get` receives it."""
+    return {
+        "id": f"/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/{name}",
+        "name": name, "location": "westeurope", "tags": None,
+        "properties": {
+            "computeType": "AmlCompute", "computeLocation": "westeurope", "description": None, "resourceId": None,
+            "provisioningState": state, "provisioningErrors": None, "isAttachedCompute": False,
+            "createdOn": "2026-11-28T10:00:00Z", "modifiedOn": "2026-11-28T10:00:00Z",
+            "properties": {
+                "vmSize": vm_size, "vmPriority": "Dedicated", "subnet": None, "errors": None,
+                "scaleSettings": {"minNodeCount": min_nodes, "maxNodeCount": max_nodes, "nodeIdleTimeBeforeScaleDown": "PT120S"},
+                "currentNodeCount": 0, "targetNodeCount": min_nodes, "nodeStateCounts": {}, "allocationState": "Steady",
+                "allocationStateTransitionTime": "2026-11-28T10:00:00Z", "remoteLoginPortPublicAccess": "Enabled",
+            },
+        },
+    }
 
 
-class UserErrorException(Exception):
-    pass
+def build_cluster(cloud: Cloud, name: str, vm_size: str, min_nodes: int, max_nodes: int, state: str):
+    """A real `AmlCompute` (the SDK's own `_initialize` on the RP's JSON) whose Azure calls are recorded."""
 
-
-# The child runs of each AutoML run: algorithm and score under the run's primary metric.
-CHILDREN = (("VotingEnsemble", 0.91), ("LightGBM", 0.87), ("RandomForest", 0.89))
-
-
-def build(cloud: Cloud) -> Dict[str, Any]:
-    """The fake SDK names, bound to ``cloud``."""
-
-    class Datastore:
-        name = "workspaceblobstore"
-
-        def upload_files(self, files, target_path=None, overwrite=False, show_progress=True):
-            cloud.record("Datastore.upload_files", files=files, target_path=target_path, overwrite=overwrite)
-
-    class Datasets(dict):
-        pass
-
-    class Workspace:
-        def __init__(self, name="ws"):
-            self.name = name
-            self.resource_group = "rg"
-            self.location = "westeurope"
-
-        @property
-        def datasets(self):
-            return Datasets(cloud.datasets)
-
-        def get_default_datastore(self):
-            return Datastore()
-
-        @staticmethod
-        def from_config(path=None, auth=None):
-            cloud.record("Workspace.from_config", path=path, auth=type(auth).__name__)
-            return Workspace()
-
-    class AmlCompute:
-        type = "AmlCompute"
-
-        def __init__(self, name, vm_size="Standard_D2_v2", min_nodes=1, max_nodes=3):
-            self.name = name
-            self.vm_size = vm_size
-            self.scale_settings = SimpleNamespace(minimum_node_count=min_nodes, maximum_node_count=max_nodes)
-
-        @staticmethod
-        def provisioning_configuration(vm_size="", min_nodes=0, max_nodes=None, **kwargs):
-            cloud.record("AmlCompute.provisioning_configuration", vm_size=vm_size, min_nodes=min_nodes, max_nodes=max_nodes)
-            return {"vm_size": vm_size, "min_nodes": min_nodes, "max_nodes": max_nodes}
-
-        def wait_for_completion(self, show_output=False):
+    class RecordedAmlCompute(RealAmlCompute):
+        def wait_for_completion(self, show_output=False, min_node_count=None, timeout_in_minutes=25,
+                                is_delete_operation=False):
             cloud.record("AmlCompute.wait_for_completion", show_output=show_output)
+            # The real one prints provisioning errors and returns: it never raises for them.
+            if cloud.provisioning_error:
+                self.provisioning_state = "Failed"
+                self.provisioning_errors = [cloud.provisioning_error]
+                self.status = None
+                if show_output:
+                    print(f'Terminal state of "Failed" has been reached\nProvisioning errors: {self.provisioning_errors}')
+            else:
+                self.provisioning_state = "Succeeded"
 
         def delete(self):
             cloud.record("AmlCompute.delete", name=self.name)
             cloud.computes.pop(self.name, None)
 
+    target = RecordedAmlCompute(None, None)
+    target._initialize(workspace(cloud), rp_payload(name, vm_size, min_nodes, max_nodes, state))
+    return target
+
+
+def compute_instance(cloud: Cloud, name: str):
+    """A real `ComputeInstance` object (a person's notebook VM), whose delete is recorded."""
+
+    class RecordedComputeInstance(RealComputeInstance):
+        def delete(self, wait_for_completion=False, show_output=False):
+            cloud.record("ComputeInstance.delete", name=self.name)
+
+    instance = RecordedComputeInstance(None, None)
+    instance.name, instance.type = name, "ComputeInstance"
+    return instance
+
+
+def workspace(cloud: Cloud):
+    """A real `Workspace` object, built offline; its listing calls answer from ``cloud``."""
+
+    class FakeWorkspace(RealWorkspace):
+        @property
+        def datasets(self):
+            cloud.record("Workspace.datasets")
+            return dict(cloud.datasets)
+
+        @property
+        def compute_targets(self):
+            cloud.record("Workspace.compute_targets")
+            return dict(cloud.computes)
+
+        def get_default_datastore(self):
+            return Datastore(cloud)
+
+    return FakeWorkspace(subscription_id="sub", resource_group="rg", workspace_name="ws",
+                         auth=RealServicePrincipalAuthentication("tenant", "client", "not-a-secret"),
+                         _location="westeurope", _disable_service_check=True)
+
+
+class Datastore:
+    name = "workspaceblobstore"
+
+    def __init__(self, cloud: Cloud):
+        self.cloud = cloud
+
+    def upload_files(self, files, target_path=None, overwrite=False, show_progress=True):
+        self.cloud.record("Datastore.upload_files", files=files, target_path=target_path, overwrite=overwrite)
+
+
+def registered(cloud: Cloud, name: str, description: Optional[str]):
+    """A registered version of the real TabularDataset (what `TabularDataset.register` returns)."""
+    version = getattr(cloud.datasets.get(name), "version", 0) + 1
+    dataset = copy.copy(cloud.tabular_dataset)
+    saved = str(uuid.uuid4())
+    dataset._registration = _DatasetRegistration(None, saved, registered_id=saved, name=name, version=version,
+                                                 description=description)
+    cloud.datasets[name] = dataset
+    cloud.dataset_versions.append(dataset)
+    return dataset
+
+
+class Run:
+    """An AutoML parent or child run, answering as `AutoMLRun`/`Run` do."""
+
+    def __init__(self, cloud: Cloud, run_id: str, parent=None, properties=None, metrics=None, run_type="automl",
+                 experiment: Optional[str] = None):
+        self.cloud = cloud
+        self.id = run_id
+        self.parent = parent
+        self.experiment = experiment
+        self.type = run_type
+        self._properties = dict(properties or {})
+        self._metrics = dict(metrics or {})
+        self.status = "Running" if parent is None else "Completed"
+
+    @property
+    def properties(self):
+        return dict(self._properties)
+
+    def get_status(self):
+        if self.parent is None and self.status == "Running" and self.cloud.polls_until_done is not None:
+            self.cloud.polls_until_done -= 1  # the run ends on its own while someone polls
+            if self.cloud.polls_until_done <= 0:
+                self.status = self.cloud.run_outcome
+        return self.status
+
+    def get_properties(self):
+        return dict(self._properties)
+
+    def get_tags(self):
+        return {}
+
+    def get_details(self):
+        details = {"runId": self.id, "status": self.status, "properties": self.get_properties(),
+                   "startTimeUtc": "2026-11-28T10:00:00.000Z", "endTimeUtc": None}
+        if self.parent is not None:
+            iteration = int(self._properties.get("iteration", 0))
+            details["startTimeUtc"] = f"2026-11-28T10:{iteration:02d}:00.000Z"
+            details["endTimeUtc"] = f"2026-11-28T10:{iteration:02d}:30.000Z"
+        if self.status == "Failed":
+            details["error"] = {"error": {"code": "UserError", "message": "Compute heart-f-cluster has no nodes: quota"}}
+        return details
+
+    def get_portal_url(self):
+        return f"https://ml.azure.com/runs/{self.id}?wsid=/subscriptions/sub/resourcegroups/rg/workspaces/ws"
+
+    def _children(self, recursive: bool) -> List["Run"]:
+        direct = [r for r in self.cloud.runs.values() if r.parent is self]
+        if not recursive:
+            return direct
+        return [*direct, *(grandchild for child in direct for grandchild in child._children(True))]
+
+    def get_children(self, recursive=False, tags=None, properties=None, type=None, status=None, _rehydrate_runs=True):
+        self.cloud.record("Run.get_children", run_id=self.id, recursive=recursive, properties=properties)
+        children = self._children(recursive)
+        if properties:
+            children = [c for c in children if all(c._properties.get(k) == v for k, v in properties.items())]
+        return children
+
+    def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
+        if recursive:
+            return {c.id: dict(c._metrics) for c in self._children(True)}
+        return dict(self._metrics)
+
+    def wait_for_completion(self, show_output=False, wait_post_processing=False):
+        """As AutoMLRun's: never raises on failure; streaming output can return while the run goes on."""
+        self.cloud.record("Run.wait_for_completion", run_id=self.id, show_output=show_output,
+                          wait_post_processing=wait_post_processing)
+        if not (show_output and self.cloud.streaming_returns_early):
+            self.status = self.cloud.run_outcome
+        return self.get_details()
+
+    def _best(self) -> "Run":
+        metric = self._properties["primary_metric"]
+        scored = [c for c in self._children(True) if c._properties.get("runTemplate") == "automl_child"]
+        return sorted(scored, key=lambda c: c._metrics[metric], reverse="error" not in metric)[0]
+
+    def get_output(self):
+        """The best completed AutoML child by the primary metric's direction; no model object without the runtime."""
+        self.cloud.record("AutoMLRun.get_output", run_id=self.id)
+        return self._best(), None
+
+    def get_environment(self):
+        self.cloud.record("Run.get_environment", run_id=self.id)
+        from types import SimpleNamespace
+
+        return SimpleNamespace(name="AzureML-AutoML")
+
+    def download_file(self, name, output_file_path=None):
+        self.cloud.record("Run.download_file", run_id=self.id, name=name)
+        with open(output_file_path, "w") as fh:
+            fh.write("def init():\n    pass\n\ndef run(data):\n    return data\n")
+
+    def register_model(self, model_name=None, description=None, tags=None, **kwargs):
+        self.cloud.record("AutoMLRun.register_model", model_name=model_name, description=description, tags=tags)
+        version = len([m for m in self.cloud.models if m.name == model_name]) + 1
+        model = RegisteredModel(model_name, version, description, tags, self._best().id)
+        self.cloud.models.append(model)
+        return model
+
+
+def start_run(cloud: Cloud, config, experiment: str) -> Run:
+    """The parent run and its AutoML children (optionally nested under a HyperDrive run)."""
+    metric = config.user_settings["primary_metric"]
+    parent = Run(cloud, f"AutoML_{next(cloud.ids)}", properties={"primary_metric": metric}, experiment=experiment)
+    cloud.runs[parent.id] = parent
+    holder = parent
+    if cloud.nest_under_hyperdrive:
+        holder = Run(cloud, f"{parent.id}_HD", parent, properties={"runTemplate": "hyperdrive"}, run_type="hyperdrive")
+        cloud.runs[holder.id] = holder
+    for iteration, (algorithm, score) in enumerate(cloud.children):
+        child = Run(cloud, f"{parent.id}_{iteration}", holder, run_type="azureml.scriptrun",
+                    properties={"runTemplate": "automl_child", "iteration": str(iteration), "run_algorithm": algorithm},
+                    metrics={metric: score, "accuracy_table": "aml://artifact"})
+        cloud.runs[child.id] = child
+    return parent
+
+
+class RegisteredModel:
+    def __init__(self, name, version, description, tags, run_id):
+        self.name, self.version, self.description, self.tags, self.run_id = name, version, description, tags, run_id
+        self.properties = {}
+
+
+def build(cloud: Cloud) -> Dict[str, Any]:
+    """The fake SDK names, bound to ``cloud``. The exception classes are not faked: the SDK's are used."""
+
+    class Workspace:
+        @staticmethod
+        def from_config(path=None, auth=None):
+            cloud.record("Workspace.from_config", path=path, auth=type(auth).__name__)
+            with open(path) as fh:
+                json.load(fh)
+            if cloud.workspace_error is not None:
+                raise cloud.workspace_error
+            return workspace(cloud)
+
     class ComputeTarget:
         def __new__(cls, workspace=None, name=None):
+            """As `ComputeTarget.__new__` + `_get`: 404 is "not found", any other non-200 a "bad response"."""
             cloud.record("ComputeTarget", name=name)
+            if cloud.compute_lookup_status != 200:
+                raise ComputeTargetException(
+                    "Received bad response from Resource Provider:\n"
+                    f"Response Code: {cloud.compute_lookup_status}\n"
+                    "Headers: {'Content-Type': 'application/json; charset=utf-8'}\n"
+                    "Content: b'{\"error\":{\"code\":\"AuthorizationFailed\",\"message\":\"The client does not have "
+                    "authorization to perform action Microsoft.MachineLearningServices/workspaces/computes/read\"}}'"
+                )
             if name not in cloud.computes:
-                raise ComputeTargetException(f"ComputeTargetNotFound: compute target with name {name} not found")
+                raise ComputeTargetException(
+                    f"ComputeTargetNotFound: Compute Target with name {name} not found in provided workspace")
             return cloud.computes[name]
 
         @staticmethod
         def create(workspace, name, provisioning_configuration):
-            cloud.record("ComputeTarget.create", name=name, provisioning_configuration=provisioning_configuration)
-            target = AmlCompute(name, provisioning_configuration["vm_size"], provisioning_configuration["min_nodes"],
-                                provisioning_configuration["max_nodes"])
+            config = provisioning_configuration  # the SDK's real AmlComputeProvisioningConfiguration
+            scale = config.scale_settings
+            cloud.record("ComputeTarget.create", name=name, vm_size=config.vm_size,
+                         min_nodes=scale.minimum_node_count, max_nodes=scale.maximum_node_count)
+            target = build_cluster(cloud, name, config.vm_size, scale.minimum_node_count, scale.maximum_node_count,
+                                   "Creating")
             cloud.computes[name] = target
             return target
 
-    class RegisteredDataset:
-        def __init__(self, name, version, description=""):
-            self.name, self.version, self.description = name, version, description
-
-        def to_pandas_dataframe(self):
-            import pandas as pd
-
-            return pd.DataFrame({"a": [1]})
-
     class TabularFactory:
-        def __init__(self, path):
-            self.path = path
-
         @staticmethod
         def from_delimited_files(path):
-            cloud.record("Dataset.Tabular.from_delimited_files", path=path if isinstance(path, str) else (path[0].name, path[1]))
-            return TabularFactory(path)
+            cloud.record("Dataset.Tabular.from_delimited_files",
+                         path=path if isinstance(path, str) else (path[0].name, path[1]))
+            dataset = copy.copy(cloud.tabular_dataset)
+
+            def register(workspace, name, description=None, tags=None, create_new_version=False):
+                cloud.record("TabularDataset.register", name=name, description=description,
+                             create_new_version=create_new_version)
+                return registered(cloud, name, description)
+
+            dataset.register = register
+            return dataset
 
         @staticmethod
-        def register_pandas_dataframe(dataframe, target, name, description=None):
+        def register_pandas_dataframe(dataframe, target, name, description=None, tags=None, show_progress=True):
             cloud.record("Dataset.Tabular.register_pandas_dataframe", name=name, rows=len(dataframe))
-            return TabularFactory.new_version(name, description)  # the SDK registers with create_new_version=True
-
-        def register(self, workspace, name, description=None, create_new_version=False):
-            cloud.record("TabularDataset.register", name=name, description=description, create_new_version=create_new_version)
-            return TabularFactory.new_version(name, description)
-
-        @staticmethod
-        def new_version(name, description):
-            version = getattr(cloud.datasets.get(name), "version", 0) + 1
-            cloud.datasets[name] = RegisteredDataset(name, version, description)
-            cloud.dataset_versions.append(cloud.datasets[name])
-            return cloud.datasets[name]
+            return registered(cloud, name, description)
 
     class Dataset:
         Tabular = TabularFactory
@@ -161,77 +373,15 @@ def build(cloud: Cloud) -> Dict[str, Any]:
         @staticmethod
         def get_by_name(workspace, name, version="latest"):
             cloud.record("Dataset.get_by_name", name=name, version=version)
-            found = [d for d in [*cloud.dataset_versions, cloud.datasets.get(name)]
-                     if d is not None and d.name == name and version in ("latest", d.version)]
+            found = [d for d in cloud.dataset_versions if d.name == name and version in ("latest", d.version)]
             if not found:
-                raise UserErrorException(f"Cannot find dataset registered with name '{name}'"
-                                         + ("" if version == "latest" else f" (version: {version})"))
+                raise UserErrorException(f"Cannot find dataset registered with name '{name}' (version: {version}) "
+                                         "in this workspace.")
             return found[-1]
 
-    class AutoMLConfig:
-        def __init__(self, **kwargs):
-            cloud.record("AutoMLConfig", **kwargs)
-            self.kwargs = kwargs
-
-    class RegisteredModel:
-        def __init__(self, name, version, description, tags, run_id):
-            self.name, self.version, self.description, self.tags, self.run_id = name, version, description, tags, run_id
-            self.properties = {}
-
-    class Run:
-        def __init__(self, run_id, parent=None, experiment=None, properties=None, metrics=None):
-            self.id = run_id
-            self.parent = parent
-            self.experiment = experiment
-            self.properties = properties or {"primary_metric": "AUC_weighted", "iteration": "0",
-                                             "run_algorithm": "VotingEnsemble"}
-            self.metrics = metrics or {"AUC_weighted": 0.91, "accuracy_table": "aml://artifact"}
-
-        @staticmethod
-        def get(workspace, run_id):
-            cloud.record("Run.get", run_id=run_id)
-            return cloud.runs[run_id]
-
-        def get_status(self):
-            return "Completed"
-
-        def get_properties(self):
-            return dict(self.properties)
-
-        def get_tags(self):
-            return {}
-
-        def get_metrics(self):
-            return dict(self.metrics)
-
-        def wait_for_completion(self, show_output=False, wait_post_processing=False):
-            cloud.record("Run.wait_for_completion", run_id=self.id, show_output=show_output,
-                         wait_post_processing=wait_post_processing)
-            return {"runId": self.id, "status": "Completed"}
-
-        def get_children(self):
-            return [r for r in cloud.runs.values() if r.parent is self]
-
-        def get_output(self):
-            cloud.record("AutoMLRun.get_output", run_id=self.id)
-            return self.get_children()[0], None  # no azureml-train-automl-runtime: no model object
-
-        def get_environment(self):
-            cloud.record("Run.get_environment", run_id=self.id)
-            return SimpleNamespace(name="AzureML-AutoML")
-
-        def download_file(self, name, output_file_path=None):
-            cloud.record("Run.download_file", run_id=self.id, name=name)
-            with open(output_file_path, "w") as fh:
-                fh.write("def init():\n    pass\n\ndef run(data):\n    return data\n")
-
-        def register_model(self, model_name=None, description=None, tags=None, **kwargs):
-            cloud.record("AutoMLRun.register_model", model_name=model_name, description=description, tags=tags)
-            best = self.get_children()[0]
-            version = len([m for m in cloud.models if m.name == model_name]) + 1
-            model = RegisteredModel(model_name, version, description, tags, best.id)
-            cloud.models.append(model)
-            return model
+    def AutoMLConfig(**kwargs):
+        cloud.record("AutoMLConfig", **kwargs)
+        return RealAutoMLConfig(**kwargs)
 
     def AutoMLRun(experiment, run_id):
         cloud.record("AutoMLRun", run_id=run_id)
@@ -240,32 +390,35 @@ def build(cloud: Cloud) -> Dict[str, Any]:
         return cloud.runs[run_id]
 
     class Experiment:
-        def __init__(self, workspace, name):
+        def __init__(self, workspace, name, _create_in_cloud=True, **kwargs):
             cloud.record("Experiment", name=name)
-            self.name = name
-            cloud.experiments.setdefault(name, self)  # the SDK gets or creates it in the cloud
+            self.workspace, self.name = workspace, name
+            if _create_in_cloud:
+                cloud.experiments.add(name)
 
         @staticmethod
-        def list(workspace, experiment_name=None):
+        def list(workspace, experiment_name=None, **kwargs):
             cloud.record("Experiment.list", experiment_name=experiment_name)
-            return [e for name, e in cloud.experiments.items() if experiment_name in (None, name)]
+            names = sorted(cloud.experiments) if experiment_name is None else [experiment_name]
+            return [Experiment(workspace, n, _create_in_cloud=False) for n in names if n in cloud.experiments]
 
-        def submit(self, config, show_output=False):
+        def submit(self, config, show_output=False, **kwargs):
+            """What `_automl_static_submit` does before sending anything, then a run in Azure."""
             cloud.record("Experiment.submit", config=config, show_output=show_output)
-            metric = config.kwargs["primary_metric"]
-            parent = Run(f"AutoML_{next(cloud.ids)}", experiment=self.name, properties={"primary_metric": metric})
-            cloud.runs[parent.id] = parent
-            # Child runs in the order they ran (the first is the best: get_output returns it).
-            for iteration, (algorithm, score) in enumerate(CHILDREN):
-                child = Run(f"{parent.id}_{iteration}", parent, properties={
-                    "primary_metric": metric, "iteration": str(iteration), "run_algorithm": algorithm,
-                }, metrics={metric: score, "accuracy_table": "aml://artifact"})
-                cloud.runs[child.id] = child
-            return parent
+            config._validate_config_settings(self.workspace)
+            fit_params = config._get_fit_params()
+            AzureAutoMLSettings(experiment=None, **{k: v for k, v in config.user_settings.items() if k not in fit_params})
+            return start_run(cloud, config, self.name)
 
         def get_runs(self, type=None):
             cloud.record("Experiment.get_runs", type=type)
             return reversed([r for r in cloud.runs.values() if r.parent is None and r.experiment == self.name])
+
+    class Run_:
+        @staticmethod
+        def get(workspace, run_id):
+            cloud.record("Run.get", run_id=run_id)
+            return cloud.runs[run_id]
 
     class RunDetails:
         def __init__(self, run):
@@ -278,23 +431,20 @@ def build(cloud: Cloud) -> Dict[str, Any]:
         def __init__(self, name, models, auth_enabled):
             self.name, self.models, self.auth_enabled = name, models, auth_enabled
             self.state = "Transitioning"
-            self.scoring_uri = f"http://{name}.westeurope.azurecontainer.io/score"
+            self.scoring_uri = cloud.scoring_uri
             self.swagger_uri = self.scoring_uri.replace("score", "swagger.json")
             self.tags = {}
 
         def wait_for_deployment(self, show_output=False, timeout_sec=None):
-            cloud.record("Webservice.wait_for_deployment", show_output=show_output)
+            cloud.record("Webservice.wait_for_deployment", show_output=show_output, timeout_sec=timeout_sec)
             if cloud.deployment_fails:
                 self.state = "Failed"
-                raise WebserviceException("Service deployment polling reached non-successful terminal state")
+                raise WebserviceException("Service deployment polling reached non-successful terminal state, "
+                                          "current service state: Failed")
             self.state = "Healthy"
 
         def get_logs(self):
             return "2026-11-28 init() failed: ModuleNotFoundError: No module named 'amlpipe_missing'"
-
-        def run(self, input_data):
-            cloud.record("Webservice.run", input_data=input_data)
-            return '{"result": [false]}'
 
         def get_keys(self):
             return ("primary-secret", "secondary-secret")
@@ -308,7 +458,7 @@ def build(cloud: Cloud) -> Dict[str, Any]:
             cloud.record("Model", name=name, version=version)
             found = [m for m in cloud.models if m.name == name and (version is None or m.version == version)]
             if not found:
-                raise WebserviceException(f"ModelNotFound: {name}")
+                raise WebserviceException(f"ModelNotFound: Model with name {name} not found in provided workspace")
             return found[-1]
 
         @staticmethod
@@ -339,7 +489,7 @@ def build(cloud: Cloud) -> Dict[str, Any]:
         def __new__(cls, workspace, name=None):
             cloud.record("Webservice", name=name)
             if name not in cloud.services:
-                raise WebserviceException(f"WebserviceNotFound: {name}")
+                raise WebserviceException(f"WebserviceNotFound: Webservice with name {name} not found in provided workspace")
             return cloud.services[name]
 
         @staticmethod
@@ -349,8 +499,13 @@ def build(cloud: Cloud) -> Dict[str, Any]:
     def auth_class(kind):
         class Auth:
             def __init__(self, **kwargs):
-                # Record which credential, never the values: fakes must not keep secrets either.
-                cloud.record(kind, arguments=sorted(kwargs))
+                if kind == "AzureCliAuthentication" and not cloud.cli_supported:
+                    # AzureCliAuthentication._azure_cli_core_check, word for word
+                    raise AuthenticationException(
+                        "azure-cli package is not installed. AzureCliAuthentication requires azure-cli>=2.30.0 to be "
+                        "installed in the same python environment where azureml-sdk is installed.")
+                # Record which credential, never the secret values: fakes must not keep secrets either.
+                cloud.record(kind, arguments=sorted(kwargs), identity_config=kwargs.get("identity_config"))
 
         Auth.__name__ = kind
         return Auth
@@ -359,17 +514,12 @@ def build(cloud: Cloud) -> Dict[str, Any]:
         "Workspace": Workspace,
         "Experiment": Experiment,
         "Dataset": Dataset,
-        "Run": Run,
+        "Run": Run_,
         "Model": Model,
         "InferenceConfig": InferenceConfig,
         "ComputeTarget": ComputeTarget,
-        "AmlCompute": AmlCompute,
-        "ComputeTargetException": ComputeTargetException,
         "AciWebservice": AciWebservice,
         "Webservice": Webservice,
-        "WebserviceException": WebserviceException,
-        "AuthenticationException": AuthenticationException,
-        "UserErrorException": UserErrorException,
         "AutoMLConfig": AutoMLConfig,
         "AutoMLRun": AutoMLRun,
         "RunDetails": RunDetails,

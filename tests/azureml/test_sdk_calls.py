@@ -9,6 +9,7 @@ from amlpipe import DeploymentError, ResourceError
 from amlpipe.backends.azureml import sdk
 
 from ..conftest import LESSON_RECORD
+from . import fake_sdk
 
 pytestmark = []
 
@@ -36,15 +37,17 @@ def test_the_lessons_calls_in_order(cloud, azure_config, heart_csv):
         "Workspace.from_config",
         "Experiment",
         "ComputeTarget",  # not found ...
-        "AmlCompute.provisioning_configuration",  # ... so provisioned
-        "ComputeTarget.create",
+        "ComputeTarget.create",  # ... so provisioned
         "AmlCompute.wait_for_completion",
+        "Workspace.datasets",
         "Datastore.upload_files",
         "Dataset.Tabular.from_delimited_files",
         "TabularDataset.register",
         "AutoMLConfig",
         "Experiment.submit",
-        "Run.wait_for_completion",
+        "Workspace.compute_targets",  # the SDK's own submit-time check of the cluster
+        "Run.wait_for_completion",  # the streamed output ...
+        "Run.wait_for_completion",  # ... then to the end, post-processing included
         "AutoMLRun.get_output",
         "AutoMLRun.register_model",
         "Run.get",
@@ -53,18 +56,18 @@ def test_the_lessons_calls_in_order(cloud, azure_config, heart_csv):
         "AciWebservice.deploy_configuration",
         "Model.deploy",
         "Webservice.wait_for_deployment",
-        "Webservice.run",
     ]
     assert cloud.names() == expected_order
-    assert result["answer"] == {"result": [False]}
+    assert result["answer"] == {"result": [False]}  # over real HTTP, from the loopback scoring server
     assert result["fitted"] is None  # no AutoML runtime here: handled, not an error
+    assert result["best_run"].id == f"{result['run'].id}_3"  # the VotingEnsemble, 0.915
 
 
 def test_the_lessons_values(cloud, azure_config, heart_csv):
     run_pipeline(azure_config, heart_csv)
     assert cloud.arguments("Experiment") == {"name": "aml-experiment"}
-    assert cloud.arguments("AmlCompute.provisioning_configuration") == {
-        "vm_size": "Standard_D2_v2", "min_nodes": 1, "max_nodes": 3}
+    assert cloud.arguments("ComputeTarget.create") == {
+        "name": "heart-f-cluster", "vm_size": "Standard_D2_v2", "min_nodes": 1, "max_nodes": 3}
     assert cloud.arguments("AmlCompute.wait_for_completion") == {"show_output": True}
     assert cloud.arguments("TabularDataset.register")["name"] == "heart-failure-records"
     assert cloud.arguments("TabularDataset.register")["create_new_version"] is True
@@ -77,7 +80,8 @@ def test_the_lessons_values(cloud, azure_config, heart_csv):
         "task": "classification", "label_column_name": "DEATH_EVENT", "path": ".", "enable_early_stopping": True,
         "featurization": "auto", "debug_log": "automl_errors.log", "experiment_timeout_minutes": 20,
         "max_concurrent_iterations": 3, "primary_metric": "AUC_weighted"}
-    assert cloud.arguments("Run.wait_for_completion")["show_output"] is True
+    waits = [args for name, args in cloud.calls if name == "Run.wait_for_completion"]
+    assert [(w["show_output"], w["wait_post_processing"]) for w in waits] == [(True, False), (False, True)]
     assert cloud.arguments("AutoMLRun.register_model") == {
         "model_name": "heart-failure-automl", "description": "aml heart failure project sdk",
         "tags": {"task": "heart-failure-prediction"}}
@@ -100,9 +104,11 @@ def test_amlpipes_score_py_ships_with_what_it_imports(cloud, azure_config, heart
 
 
 def test_automls_generated_scoring_script_when_asked(cloud, azure_config, heart_csv):
+    cloud.add_cluster("heart-f-cluster")
     settings = amlpipe.Settings()
     ws = amlpipe.connect(backend="azureml", config_path=azure_config)
     run = ws.get_or_create_experiment("e").submit(settings.automl, ws.register_dataset(heart_csv), None)
+    run.wait_for_completion()
     model = run.register_model("m")
     ws.deploy(model, settings.service, amlpipe.InferenceSettings(script="automl"))
     assert ("Run.download_file", {"run_id": model.run_id, "name": "outputs/scoring_file_v_1_0_0.py"}) in cloud.calls
@@ -110,8 +116,9 @@ def test_automls_generated_scoring_script_when_asked(cloud, azure_config, heart_
 
 
 def test_existing_compute_and_dataset_are_reused(cloud, azure_config, heart_csv):
-    cloud.computes["heart-f-cluster"] = sdk.AmlCompute("heart-f-cluster")
-    cloud.datasets["heart-failure-records"] = type("D", (), {"name": "heart-failure-records", "version": 4})()
+    cloud.add_cluster("heart-f-cluster")
+    for _ in range(4):
+        fake_sdk.registered(cloud, "heart-failure-records", "")
     ws = amlpipe.connect(backend="azureml", config_path=azure_config)
     compute = ws.get_or_create_compute(amlpipe.ComputeSettings())
     dataset = ws.register_dataset(heart_csv)
@@ -121,7 +128,7 @@ def test_existing_compute_and_dataset_are_reused(cloud, azure_config, heart_csv)
 
 
 def test_a_compute_of_the_wrong_type_is_an_error(cloud, azure_config):
-    cloud.computes["heart-f-cluster"] = type("ComputeInstance", (), {"type": "ComputeInstance"})()
+    cloud.computes["heart-f-cluster"] = fake_sdk.compute_instance(cloud, "heart-f-cluster")
     ws = amlpipe.connect(backend="azureml", config_path=azure_config)
     with pytest.raises(ResourceError, match="'heart-f-cluster' exists but is a ComputeInstance, not an AmlCompute"):
         ws.get_or_create_compute(amlpipe.ComputeSettings())
@@ -156,9 +163,10 @@ def test_reattach_to_a_run_by_id_and_to_the_latest(cloud, azure_config, heart_cs
         experiment.get_run("nope")
 
 
-def test_widget_only_in_an_interactive_notebook(cloud, azure_config, heart_csv, monkeypatch):
+def test_widget_only_in_a_notebook_a_person_runs(cloud, azure_config, heart_csv, monkeypatch):
     from amlpipe import environment
 
+    cloud.add_cluster("heart-f-cluster")
     ws = amlpipe.connect(backend="azureml", config_path=azure_config)
     dataset = ws.register_dataset(heart_csv)
     experiment = ws.get_or_create_experiment("e")
@@ -180,9 +188,21 @@ def test_interactive_notebook_is_false_under_ci(monkeypatch):
 
 
 def test_secrets_stay_out_of_logs_and_calls(cloud, azure_config, heart_csv, caplog):
+    from .conftest import ScoringHandler
+
     caplog.set_level(logging.DEBUG)
     result = run_pipeline(azure_config, heart_csv, amlpipe.ServiceSettings(auth_enabled=True))
     assert "s3cr3t-value" not in caplog.text
     assert "s3cr3t-value" not in repr(cloud.calls)
     assert result["deployed"].get_keys() == ("primary-secret", "secondary-secret")
-    assert "primary-secret" not in caplog.text
+    assert ScoringHandler.requests[-1]["authorization"] == "Bearer primary-secret"  # the key went to the service ...
+    assert "primary-secret" not in caplog.text  # ... and nowhere else
+
+
+def test_a_mistyped_experiment_name_is_an_error_not_a_new_empty_experiment(cloud, azure_config):
+    ws = amlpipe.connect(backend="azureml", config_path=azure_config)
+    ws.get_or_create_experiment("aml-experiment")
+    assert ws.get_experiment("aml-experiment").name == "aml-experiment"
+    with pytest.raises(ResourceError, match="experiment 'aml-experiemnt' not found in workspace ws"):
+        ws.get_experiment("aml-experiemnt")
+    assert cloud.experiments == {"aml-experiment"}

@@ -21,8 +21,9 @@ import amlpipe
 from amlpipe import backends
 from amlpipe.protocols import AutoMLRun, Service, Workspace
 
-from ..azureml.conftest import azure_config, cloud  # noqa: F401 (fixtures of the azureml world)
+from ..azureml.conftest import azure_config, cloud, scoring_uri, tabular_dataset  # noqa: F401 (the azureml world's fixtures)
 
+AZURE_MIN_BUDGET_MINUTES = 15
 MODEL = "contract-model"
 EXPERIMENT = "contract"
 # Four trials, so that the leaderboard has an order to check, in seconds (holdout validation).
@@ -93,8 +94,11 @@ def azureml_world(request) -> World:
     dataset = ws.register_dataset(heart_csv)
     compute = ws.get_or_create_compute(amlpipe.ComputeSettings())
     experiment = ws.get_or_create_experiment(EXPERIMENT)
-    first = experiment.submit(_settings(root, CLASSIFICATION).automl, dataset, compute)
-    latest = experiment.submit(_settings(root, REGRESSION).automl, dataset, compute)
+    azure_budget = {"automl.experiment_timeout_minutes": AZURE_MIN_BUDGET_MINUTES}  # Azure refuses less
+    first = experiment.submit(_settings(root, {**CLASSIFICATION, **azure_budget}).automl, dataset, compute)
+    latest = experiment.submit(_settings(root, {**REGRESSION, **azure_budget}).automl, dataset, compute)
+    for run in (first, latest):
+        run.wait_for_completion()  # a run gives a model once it has completed
     service = _register_and_deploy(ws, first, "contract-service", {})
     return World(ws, first, latest, dataset, compute, service, lambda: first, False, heart_csv)
 

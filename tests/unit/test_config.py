@@ -96,3 +96,15 @@ def test_unknown_backend_names_where_it_came_from(tmp_path, monkeypatch):
 def test_azureml_without_any_file(tmp_path):
     with pytest.raises(ConfigError, match="needs a config.json"):
         load_config(start=tmp_path, backend="azureml")
+
+
+def test_search_order_is_workspace_from_configs(tmp_path):
+    """from_config looks for .azureml/config.json all the way up before aml_config/, then a plain config.json."""
+    deep = tmp_path / "project" / "notebooks"
+    plain = write(deep / "config.json", AZURE)
+    legacy = write(tmp_path / "project" / "aml_config" / "config.json", AZURE)
+    assert find_config_file(start=deep) == legacy
+    dotted = write(tmp_path / ".azureml" / "config.json", AZURE)
+    assert find_config_file(start=deep) == dotted
+    assert find_config_file(deep) == dotted  # an explicit folder is searched upwards too
+    assert find_config_file(plain) == plain  # an explicit file is taken as it is

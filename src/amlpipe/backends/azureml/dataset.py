@@ -42,9 +42,11 @@ def register(ws, source: Optional[Union[str, os.PathLike]] = None, settings: Opt
     """
     settings = settings or DatasetSettings()
     workspace = ws.sdk_workspace
-    if dataframe is None and settings.name in workspace.datasets.keys():
+    with translated(f"dataset '{settings.name}'"):
+        registered_already = workspace.datasets if dataframe is None else {}  # one listing call
+    if settings.name in registered_already:
         logger.info("dataset %s is registered already", settings.name)
-        return AzureDataset(workspace.datasets[settings.name], "registered")
+        return AzureDataset(registered_already[settings.name], "registered")
     with translated(f"dataset '{settings.name}'"):
         if dataframe is not None:
             if settings.schema == "heart-failure":
@@ -81,5 +83,6 @@ def get(ws, name: str, version: Optional[int] = None) -> Optional[AzureDataset]:
 
 
 def list_datasets(ws) -> List[AzureDataset]:
-    workspace = ws.sdk_workspace
-    return [AzureDataset(workspace.datasets[name], "registered") for name in workspace.datasets.keys()]
+    with translated("datasets"):
+        registered = ws.sdk_workspace.datasets  # one listing call
+    return [AzureDataset(dataset, "registered") for dataset in registered.values()]

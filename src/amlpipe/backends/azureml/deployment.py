@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from ... import inference
-from ...errors import DeploymentError, ScoringError
+from ... import client, inference
+from ...errors import DeploymentError, ResourceError
 from ...settings import InferenceSettings, ServiceSettings
 from . import sdk
-from .errors import translated
+from .errors import describe, translated
 from .run import AzureRun
 
 logger = logging.getLogger(__name__)
+# Model.deploy to ACI usually takes 5-15 minutes; past this the wait raises instead of polling on.
+DEPLOY_TIMEOUT_SECONDS = 1800
 
 
 class AzureService:
@@ -54,30 +55,30 @@ class AzureService:
         return first.name, int(first.version)
 
     def wait_for_deployment(self, show_output: bool = False, timeout_seconds: Optional[float] = None) -> None:
-        """`service.wait_for_deployment(show_output, timeout_sec)`; a failure raises with the container's logs.
+        """`service.wait_for_deployment(show_output, timeout_sec)`; a failure or a timeout raises with the container's logs.
 
-        ``timeout_seconds`` None: the SDK's own limit.
+        ``timeout_seconds`` None: `DEPLOY_TIMEOUT_SECONDS` (the SDK itself would poll without end).
         """
-        timeout = {} if timeout_seconds is None else {"timeout_sec": timeout_seconds}
+        timeout = DEPLOY_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds
         try:
-            self.sdk_service.wait_for_deployment(show_output=show_output, **timeout)
+            self.sdk_service.wait_for_deployment(show_output=show_output, timeout_sec=timeout)
         except sdk.WebserviceException as exc:
             raise DeploymentError(
-                f"service '{self.name}' failed to deploy: {exc}\n--- container logs ---\n{self.get_logs()}"
+                f"service '{self.name}' failed to deploy: {describe(exc)}\n--- container logs ---\n{self.get_logs()}"
             ) from exc
         if self.sdk_service.state != "Healthy":
             raise DeploymentError(
                 f"service '{self.name}' is {self.sdk_service.state}\n--- container logs ---\n{self.get_logs()}"
             )
 
-    def run(self, input_data: Union[str, bytes, Dict[str, Any]], timeout: float = 60) -> Dict[str, Any]:
-        """`service.run(input_data)`; a refused request raises `ScoringError` with the service's message."""
-        body = input_data if isinstance(input_data, (str, bytes)) else json.dumps(input_data)
-        try:
-            answer = self.sdk_service.run(body)
-        except sdk.WebserviceException as exc:
-            raise ScoringError(f"{self.scoring_uri} refused the request: {exc}") from exc
-        return json.loads(answer) if isinstance(answer, str) else answer
+    def run(self, input_data: Union[str, bytes, Dict[str, Any]], timeout: float = client.DEFAULT_TIMEOUT) -> Dict[str, Any]:
+        """POST to the scoring URI as `service.run(input_data)` does, but with a timeout (the SDK's has none).
+
+        Raises:
+            ScoringError: the service refused the request (with its message and status) or did not answer in time.
+        """
+        key = self.get_keys()[0] if self.auth_enabled else None
+        return client.post(self.scoring_uri, input_data, key=key, timeout=timeout)
 
     def get_keys(self) -> Tuple[str, str]:
         with translated(f"service '{self.name}'"):
@@ -114,7 +115,11 @@ def deploy(ws, model, service: ServiceSettings, inference_config: Optional[Infer
     workspace = ws.sdk_workspace
     with translated(f"run '{model.run_id}' of model '{model.id}'"):
         best_run = AzureRun(ws, sdk.Run.get(workspace, model.run_id))
+        status = best_run.status
         environment = best_run.get_environment()
+    if status != "Completed":
+        raise ResourceError(f"model '{model.id}' comes from run '{model.run_id}', which is {status}, not Completed; "
+                            "deploy a model of a completed run")
     folder = Path(tempfile.mkdtemp(prefix="amlpipe-aci-"))
     if inference_config.script == "automl":
         entry = best_run.download_scoring_file(folder)

@@ -6,10 +6,11 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from ... import environment
-from ...settings import AutoMLSettings
+from ...settings import AutoMLSettings, ComputeSettings
 from ..base import BaseExperiment
 from . import sdk
 from .errors import translated
+from .limits import check_settings
 from .run import AzureAutoMLRun
 
 logger = logging.getLogger(__name__)
@@ -61,15 +62,25 @@ class AzureExperiment(BaseExperiment):
 
     def submit(self, config: AutoMLSettings, training_data, compute_target=None, validation_data=None,
                show_output: bool = False, progress: str = "auto", test_data=None) -> AzureAutoMLRun:
-        """Build `AutoMLConfig` and submit it; the run goes on in Azure (``test_data``: AutoMLConfig's test data).
+        """Build `AutoMLConfig` and submit it to the cluster; the run goes on in Azure (``test_data``: AutoMLConfig's test data).
 
-        With ``show_output`` and ``progress="auto"`` in an interactive notebook the RunDetails widget
-        shows it; otherwise nothing waits here (call `wait_for_completion(show_output=True)`).
+        Without ``compute_target`` the cluster of the default `ComputeSettings` name is used:
+        the SDK would otherwise train in this process. With ``show_output`` and
+        ``progress="auto"`` in a notebook a person runs, the RunDetails widget is shown (it
+        renders in the classic notebook only); `wait_for_completion` then shows amlpipe's live view.
+
+        Raises:
+            ConfigError: a setting Azure AutoML refuses (checked before anything is sent).
+            ResourceError: no such cluster.
         """
+        check_settings(config)
+        if compute_target is None:
+            compute_target = self.workspace.get_compute(ComputeSettings().name)
+            logger.info("no compute target given: using cluster %s", compute_target.name)
         arguments = automl_config_arguments(
             config,
             training_data.sdk_dataset,
-            compute_target.sdk_target if compute_target is not None else None,
+            compute_target.sdk_target,
             validation_data.sdk_dataset if validation_data is not None else None,
             test_data.sdk_dataset if test_data is not None else None,
         )
@@ -97,12 +108,13 @@ class AzureExperiment(BaseExperiment):
 
 
 def get_or_create(ws, name: str) -> AzureExperiment:
-    """`Experiment(ws, name)`: the SDK creates it on first submit."""
-    return AzureExperiment(ws, sdk.Experiment(ws.sdk_workspace, name))
+    """`Experiment(ws, name)`: the SDK gets the experiment, creating it when missing."""
+    with translated(f"experiment '{name}'"):
+        return AzureExperiment(ws, sdk.Experiment(ws.sdk_workspace, name))
 
 
 def get(ws, name: str) -> Optional[AzureExperiment]:
-    """`Experiment.list(ws, experiment_name=name)`: the experiment, or None (it is not created)."""
+    """`Experiment.list(ws, experiment_name=name)`: the experiment, or None; a mistyped name creates nothing."""
     with translated(f"experiment '{name}'"):
-        found = sdk.Experiment.list(ws.sdk_workspace, experiment_name=name)
+        found = list(sdk.Experiment.list(ws.sdk_workspace, experiment_name=name))
     return AzureExperiment(ws, found[0]) if found else None

@@ -29,6 +29,14 @@ _NAMES = {
     "WebserviceException": ("azureml.exceptions", "WebserviceException", "azureml-core"),
     "AuthenticationException": ("azureml.exceptions", "AuthenticationException", "azureml-core"),
     "UserErrorException": ("azureml.exceptions", "UserErrorException", "azureml-core"),
+    "ProjectSystemException": ("azureml.exceptions", "ProjectSystemException", "azureml-core"),
+    "AzureMLException": ("azureml.exceptions", "AzureMLException", "azureml-core"),
+    # A wrong secret: the SDK's vendored copy of azure.cli.core.azclierror.AuthenticationError.
+    "AzCliAuthenticationError": ("azureml._vendor.azure_cli_core.azclierror", "AuthenticationError", "azureml-core"),
+    # Run history and other REST calls that fail.
+    "ServiceException": ("azureml._restclient.exceptions", "ServiceException", "azureml-core"),
+    "AutoMLException": ("azureml.automl.core.shared.exceptions", "AutoMLException", "azureml-automl-core"),
+    "ConfigException": ("azureml.automl.core.shared.exceptions", "ConfigException", "azureml-automl-core"),
     "ServicePrincipalAuthentication": ("azureml.core.authentication", "ServicePrincipalAuthentication", "azureml-core"),
     "AzureCliAuthentication": ("azureml.core.authentication", "AzureCliAuthentication", "azureml-core"),
     "MsiAuthentication": ("azureml.core.authentication", "MsiAuthentication", "azureml-core"),
