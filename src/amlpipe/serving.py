@@ -24,7 +24,7 @@ scikit-learn only: it is deployed beside score.py where amlpipe is not installed
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -68,11 +68,51 @@ class Predictor:
             return self.model.predict(_frame(columns))
         return self._estimator(self._featurize(columns))
 
-    def labels(self, proba: np.ndarray) -> np.ndarray:
-        """Class indices as the model's ``predict`` decides them (its threshold for two classes)."""
+    def classify(self, columns: Dict[str, List[Any]]) -> Tuple[np.ndarray, np.ndarray]:
+        """Class indices as the model's ``predict`` decides them (its threshold for two classes), and
+        the class probabilities."""
+        proba = self.predict_proba(columns)
         if self.threshold is not None and proba.shape[1] == 2:
-            return (proba[:, 1] >= self.threshold).astype(int)
-        return np.argmax(proba, axis=1)
+            return (proba[:, 1] >= self.threshold).astype(int), proba
+        return np.argmax(proba, axis=1), proba
+
+
+class OnnxPredictor:
+    """The model's ONNX export run by ONNX Runtime, with the `Predictor`'s calls.
+
+    The export (`amlpipe.onnx_export`) takes one ``[N, 1]`` double input per field and returns
+    the labels (the original class values) and the class probabilities, or the regression
+    values; it was checked against the pipeline when it was written.
+    """
+
+    fast = True
+
+    def __init__(self, path: Any, schema: Dict[str, str], classes: Optional[Sequence[Any]]):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        # Idle threads wait passively: spinning ones take the CPUs the next request (or process) needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.fields = list(schema)
+        self.classes = None if classes is None else list(classes)
+        self._index = None if classes is None else {c: i for i, c in enumerate(self.classes)}
+
+    def _run(self, columns: Dict[str, List[Any]]) -> list:
+        feeds = {name: np.asarray(columns[name], dtype=np.float64).reshape(-1, 1) for name in self.fields}
+        return self.session.run(None, feeds)
+
+    def classify(self, columns: Dict[str, List[Any]]) -> Tuple[np.ndarray, np.ndarray]:
+        """Class indices (of the model's labels) and the class probabilities."""
+        label, proba = self._run(columns)[:2]
+        return np.array([self._index[c] for c in label.tolist()], dtype=int), proba
+
+    def predict_proba(self, columns: Dict[str, List[Any]]) -> np.ndarray:
+        return self._run(columns)[1]
+
+    def predict(self, columns: Dict[str, List[Any]]) -> np.ndarray:
+        """Regression values."""
+        return self._run(columns)[0].ravel()
 
 
 def _frame(columns: Dict[str, List[Any]]):
@@ -330,9 +370,11 @@ def _pool():
     return _POOL
 
 
-def describe(predictor: Predictor) -> str:
+def describe(predictor: Any) -> str:
     """A line for the server log: which path requests take."""
+    if isinstance(predictor, OnnxPredictor):
+        return "ONNX Runtime"
     return "fast path" if predictor.fast else "pipeline path"
 
 
-__all__: Sequence[str] = ["Predictor", "describe", "single_threaded"]
+__all__: Sequence[str] = ["OnnxPredictor", "Predictor", "describe", "single_threaded"]

@@ -40,6 +40,7 @@ from sklearn.pipeline import Pipeline
 from ... import metrics
 from ...data import feature_schema
 from ...errors import ConfigError, DataError
+from ...onnx_export import CONVERTIBLE_LEARNERS
 from ...settings import AutoMLSettings
 from .featurize import build_featurizer
 
@@ -187,6 +188,11 @@ def learners_for(settings: AutoMLSettings) -> List[str]:
         raise ConfigError(
             "settings 'automl.allowed_models'/'automl.blocked_models' leave no model the local backend can train"
         )
+    if settings.enable_onnx_compatible_models:
+        learners = [lrn for lrn in learners if lrn in CONVERTIBLE_LEARNERS]
+        if not learners:
+            raise ConfigError("setting 'automl.enable_onnx_compatible_models': none of the allowed models converts "
+                              f"to ONNX; those that do: {', '.join(n for n in table if set(table[n]) <= set(CONVERTIBLE_LEARNERS))}")
     return learners
 
 
@@ -544,7 +550,9 @@ def _pick_final(candidates, y, settings, classes, w, splitter, on_stage) -> Tupl
         blend = np.mean([c.oof for c in tied], axis=0)
         final = Candidate("VotingEnsemble", voter, _score(primary, task, y, blend, classes, w), blend, weights)
         options.append(final)
-    if settings.enable_stack_ensemble and len(candidates) > 1:
+    if settings.enable_stack_ensemble and settings.enable_onnx_compatible_models:
+        logger.warning("no stack ensemble: enable_onnx_compatible_models is set (as on Azure)")
+    elif settings.enable_stack_ensemble and len(candidates) > 1:
         on_stage("building the stack ensemble")
         members = [(c.name, c.estimator) for c in candidates]
         # The stacker is scored by cross-validating it on the members' out-of-fold predictions.
