@@ -7,9 +7,9 @@ import numpy as np
 import onnxruntime
 import pandas as pd
 import pytest
-from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier, VotingRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, StackingClassifier, VotingClassifier, VotingRegressor
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import FixedThresholdClassifier
+from sklearn.model_selection import FixedThresholdClassifier, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier
@@ -135,6 +135,17 @@ def test_text_labels_come_back_as_the_original_classes(heart):
     model = final_model(X, words, threshold=0.45)
     labels = run_onnx(model, feature_schema(X), X)[0]
     assert set(labels) == {"survived", "died"}
+    assert_same_answers(model, feature_schema(X), X)
+
+
+def test_stack_ensemble(heart):
+    X, y = heart
+    chosen = members()
+    stack = StackingClassifier([(n, chosen[n]) for n in ("LightGBMStumps", "LogisticRegression", "XGBoost")],
+                               final_estimator=LogisticRegression(max_iter=1000), cv=StratifiedKFold(3),
+                               stack_method="predict_proba")
+    pipeline = Pipeline([("featurize", build_featurizer(feature_schema(X))), ("model", stack)])
+    model = FixedThresholdClassifier(pipeline, threshold=0.45, response_method="predict_proba").fit(X, y)
     assert_same_answers(model, feature_schema(X), X)
 
 
