@@ -1,7 +1,10 @@
-"""Endpoint latency and throughput on loopback: amlpipe's score.py against an AutoML-v1-style script.
+"""Endpoint latency and throughput on loopback: amlpipe's score.py serving the model's ONNX export
+through ONNX Runtime, the same script serving model.pkl through its hand-written fast path
+(`amlpipe.serving.Predictor`), and an AutoML-v1-style script.
 
-Both scripts serve the same registered model on the same server (azureml-inference-server-http,
-one worker), deployed by the local backend, side by side in one run:
+All serve the same registered model on the same server (azureml-inference-server-http, one
+worker), deployed by the local backend, one after the other in one run (--rounds times, to see
+how much other processes on the machine move the figures):
 
 - single-record latency, p50 and p99 over --requests sequential requests (keep-alive);
 - requests/s with --clients concurrent clients;
@@ -9,14 +12,18 @@ one worker), deployed by the local backend, side by side in one run:
 - whether the answers equal the pipeline's own predictions on the real data.
 
     python benchmarks/endpoint.py --workspace .amlpipe   # after `make run` registered a model
+    python benchmarks/endpoint.py --workspace .amlpipe --rounds 3 --skip-automl-style
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
+import shutil
 import statistics
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -95,6 +102,16 @@ def answers(uri, frame, style):
     return [bool(v) for v in response["result"]]
 
 
+def without_onnx(model, folder: Path):
+    """A copy of the registered model without its ONNX export: score.py then serves model.pkl."""
+    copy = folder / "model-pkl-only"
+    shutil.copytree(model.path, copy)
+    metadata = json.loads((copy / "metadata.json").read_text())
+    (copy / "metadata.json").write_text(json.dumps({**metadata, "onnx_file": None}))
+    (copy / "model.onnx").unlink(missing_ok=True)
+    return dataclasses.replace(model, path=copy)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workspace", default=".amlpipe")
@@ -104,6 +121,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--per-client", type=int, default=200)
     parser.add_argument("--batch-rows", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=1, help="measure every script this many times, in turn")
+    parser.add_argument("--skip-automl-style", action="store_true", help="only amlpipe's two serving paths")
     args = parser.parse_args()
 
     ws = amlpipe.connect(backend="local", workspace_dir=args.workspace)
@@ -111,28 +130,39 @@ def main() -> None:
     frame = load_heart_failure(args.data).drop(columns=[LABEL])
     expected = [bool(v) for v in model.load().predict(frame)]
     big = pd.concat([frame] * (args.batch_rows // len(frame) + 1)).head(args.batch_rows)
-    print(f"model {model.name}:{model.version} ({model.properties['algorithm']}), "
-          f"{os.cpu_count()} CPUs, one server worker each\n")
+    print(f"model {model.name}:{model.version} ({model.properties['algorithm']}, "
+          f"ONNX export: {model.properties.get('onnx_file') or 'none'}), {os.cpu_count()} CPUs, "
+          f"one server worker each, load average before: {os.getloadavg()[0]:.1f}\n")
+    scratch = Path(tempfile.mkdtemp(prefix="amlpipe-bench-"))
+    pkl_only = without_onnx(model, scratch)
     scripts = {
-        "amlpipe score.py": (None, "amlpipe"),
-        "AutoML v1 style": (str(HERE / "automl_v1_style_score.py"), "automl"),
+        "amlpipe score.py, ONNX Runtime": (model, None, "amlpipe"),
+        "amlpipe score.py, fast path (model.pkl)": (pkl_only, None, "amlpipe"),
     }
-    print("| script | p50 ms | p99 ms | req/s (4 clients) | 10k-row batch s | rows/s | answers equal the pipeline's |")
-    print("|---|---|---|---|---|---|---|")
-    for name, (script, style) in scripts.items():
-        service = ws.deploy(model, ServiceSettings(name=f"bench-{style}"), InferenceSettings(entry_script=script))
-        try:
-            service.wait_for_deployment()
-            record = LESSON_RECORD if style == "amlpipe" else numeric_record(LESSON_RECORD)
-            p50, p99 = sequential(service.scoring_uri, {"data": [record]}, args.requests)
-            rate, errors = concurrent(service.scoring_uri, {"data": [record]}, args.clients, args.per_client)
-            rows = big.to_dict("records")
-            seconds = batch(service.scoring_uri, {"data": rows})
-            equal = answers(service.scoring_uri, frame, style) == expected
-            print(f"| {name} | {p50:.2f} | {p99:.2f} | {rate:.0f}{' (' + str(errors) + ' errors)' if errors else ''} "
-                  f"| {seconds:.3f} | {len(rows) / seconds:,.0f} | {equal} |", flush=True)
-        finally:
-            service.delete()
+    if not args.skip_automl_style:
+        scripts["AutoML v1 style"] = (model, str(HERE / "automl_v1_style_score.py"), "automl")
+    print("| round | script | p50 ms | p99 ms | req/s (4 clients) | 10k-row batch s | rows/s | answers equal the pipeline's "
+          "| load avg |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    try:
+        for round_ in range(1, args.rounds + 1):
+            for name, (served, script, style) in scripts.items():
+                service = ws.deploy(served, ServiceSettings(name=f"bench-{style}"), InferenceSettings(entry_script=script))
+                try:
+                    service.wait_for_deployment()
+                    record = LESSON_RECORD if style == "amlpipe" else numeric_record(LESSON_RECORD)
+                    p50, p99 = sequential(service.scoring_uri, {"data": [record]}, args.requests)
+                    rate, errors = concurrent(service.scoring_uri, {"data": [record]}, args.clients, args.per_client)
+                    rows = big.to_dict("records")
+                    seconds = batch(service.scoring_uri, {"data": rows})
+                    equal = answers(service.scoring_uri, frame, style) == expected
+                    print(f"| {round_} | {name} | {p50:.2f} | {p99:.2f} | "
+                          f"{rate:.0f}{' (' + str(errors) + ' errors)' if errors else ''} "
+                          f"| {seconds:.3f} | {len(rows) / seconds:,.0f} | {equal} | {os.getloadavg()[0]:.1f} |", flush=True)
+                finally:
+                    service.delete()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Entry script for the scoring endpoint: the same file on Azure Container Instances and locally.
 
 `init()` loads the registered model from `AZUREML_MODEL_DIR` (the model folder itself, or
-`<model_name>/<version>/` below it as Azure mounts it). `run()` takes the raw HTTP request
+`<model_name>/<version>/` below it as Azure mounts it): its ONNX export through ONNX Runtime
+when the local backend wrote one (metadata.json names it), else the pickled pipeline. `run()` takes the raw HTTP request
 (``@rawhttp``), checks it with `amlpipe.contract` and answers with the server's own
 response type, so bad input gets a 4xx naming the row and the field, never a 500.
 
@@ -58,12 +59,18 @@ def init():
     """Load the model, its input schema and, when keys are enabled, the keys."""
     global predictor, labels, schema, keys, max_rows
     folder = find_model_dir(os.environ["AZUREML_MODEL_DIR"])
-    model = joblib.load(folder / MODEL_FILE)
     metadata_file = folder / "metadata.json"
     metadata = json.loads(metadata_file.read_text()) if metadata_file.exists() else {}
     # Without metadata (a model AutoML registered on Azure) any numeric fields are accepted.
     schema = metadata.get("input_schema")
-    predictor = serving.Predictor(model, schema)
+    predictor = None
+    if schema and metadata.get("onnx_file"):  # the local backend's ONNX export, checked against model.pkl
+        try:
+            predictor = serving.OnnxPredictor(folder / metadata["onnx_file"], schema, metadata.get("classes"))
+        except ImportError:
+            logger.warning("onnxruntime is not installed: serving %s instead of %s", MODEL_FILE, metadata["onnx_file"])
+    if predictor is None:
+        predictor = serving.Predictor(joblib.load(folder / MODEL_FILE), schema)
     labels = contract.label_values(predictor.classes)
     max_rows = int(os.environ.get("AMLPIPE_MAX_ROWS", contract.DEFAULT_MAX_ROWS))
     keys_file = os.environ.get("AMLPIPE_KEYS_FILE")
@@ -96,8 +103,8 @@ def predict(parsed):
         if parsed.method == "explain":
             answer["explanations"] = serving.explanations(predictor, parsed.columns)
         return answer
-    proba = predictor.predict_proba(parsed.columns)
-    answer = {"result": [labels[i] for i in predictor.labels(proba)]}
+    index, proba = predictor.classify(parsed.columns)
+    answer = {"result": [labels[i] for i in index]}
     if parsed.method == "predict_proba":
         answer["classes"] = labels
         answer["probabilities"] = proba.round(6).tolist()

@@ -91,8 +91,9 @@ class AutoMLRun(Run, Protocol):
     def get_leaderboard(self) -> pd.DataFrame:
         """One row per child run, `LEADERBOARD_COLUMNS`, best first."""
 
-    def get_output(self) -> Tuple[Run, Any]:
-        """The best run and the fitted model (None where it cannot be loaded here)."""
+    def get_output(self, return_onnx_model: bool = False) -> Tuple[Run, Any]:
+        """The best run and the fitted model (None where it cannot be loaded here), or with
+        ``return_onnx_model`` its ONNX model."""
 
     def get_oof_predictions(self) -> Optional[pd.DataFrame]:
         """The best model's out-of-fold predictions (``y_true``, ``y_pred``, ``proba_<class>``), or None."""

@@ -116,6 +116,8 @@ class AutoMLSettings:
     blocked_models: Optional[Tuple[str, ...]] = None
     enable_voting_ensemble: bool = True
     enable_stack_ensemble: bool = True
+    # As on Azure: only models that convert to ONNX are searched, and no stack ensemble is built.
+    enable_onnx_compatible_models: bool = False
     weight_column_name: Optional[str] = None
     path: str = "."
     seed: int = 42

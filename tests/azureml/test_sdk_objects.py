@@ -29,10 +29,12 @@ def test_automl_config_holds_the_lessons_settings(heart_csv):
 def test_optional_automl_settings_pass_through(heart_csv):
     from azureml.train.automl import AutoMLConfig
 
-    settings = amlpipe.AutoMLSettings(n_cross_validations=5, blocked_models=["KNN"], iterations=30)
+    settings = amlpipe.AutoMLSettings(n_cross_validations=5, blocked_models=["KNN"], iterations=30,
+                                      enable_onnx_compatible_models=True)
     held = AutoMLConfig(**automl_config_arguments(settings, pd.read_csv(heart_csv), "c")).user_settings
     assert held["n_cross_validations"] == 5 and held["iterations"] == 30
     assert held["blocked_models"] == ["KNN"]
+    assert held["enable_onnx_compatible_models"] is True
 
 
 def test_provisioning_configuration():

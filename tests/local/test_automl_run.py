@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -78,6 +79,23 @@ def test_registered_model_folder(trained):
     assert meta["dataset"].startswith("heart-failure-records:")
     assert meta["input_schema"]["anaemia"] == "boolean"
     assert model.tags["algorithm"] == meta["algorithm"]
+
+
+def test_the_default_runs_model_is_registered_in_onnx_too(trained, heart_csv):
+    import onnxruntime
+
+    from amlpipe import onnx_export
+
+    model = trained["model"]
+    assert model.properties["onnx_file"] == "model.onnx" and (model.path / "model.onnx").is_file()
+    assert "onnxruntime==" in (model.path / "requirements.txt").read_text()
+    _, proto = trained["run"].get_output(return_onnx_model=True)
+    session = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    features = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"])
+    labels, proba = session.run(None, onnx_export.feeds(features, model.properties["input_schema"]))
+    pipeline = model.load()
+    np.testing.assert_array_equal(labels, pipeline.predict(features))
+    np.testing.assert_allclose(proba, pipeline.predict_proba(features), rtol=0, atol=1e-5)
 
 
 def test_registering_again_adds_a_version_and_latest_follows(trained):

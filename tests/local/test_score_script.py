@@ -95,6 +95,32 @@ def test_keys_file_turns_on_bearer_auth(trained, monkeypatch, tmp_path):
     assert score.run(request(body, headers={"Authorization": "Bearer s-key"})).status_code == 200
 
 
+def test_the_onnx_export_is_served_with_the_pipelines_answers(score, trained, heart_csv):
+    assert isinstance(score.predictor, serving.OnnxPredictor)
+    frame = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"])
+    records = frame.astype(object).to_dict("records")
+    status, body = answer(score.run(request({"data": records, "method": "predict_proba"})))
+    pipeline = trained["model"].load()
+    assert status == 200 and body["result"] == [bool(v) for v in pipeline.predict(frame)]
+    np.testing.assert_allclose(body["probabilities"], pipeline.predict_proba(frame), rtol=0, atol=1e-5)
+    # missing values are imputed as the pipeline does
+    status, body = answer(score.run(request({"data": [{**LESSON_RECORD, "age": None, "smoking": None}]})))
+    record = pd.DataFrame([{**{k: float(v) if v[0].isdigit() else float(v == "true") for k, v in LESSON_RECORD.items()},
+                            "age": np.nan, "smoking": np.nan}])
+    assert status == 200 and body["result"] == [bool(pipeline.predict(record)[0])]
+
+
+def test_without_an_onnx_export_the_pickled_pipeline_is_served(trained, monkeypatch, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(trained["model"].path, folder)
+    (folder / "model.onnx").unlink()
+    metadata = json.loads((folder / "metadata.json").read_text())
+    (folder / "metadata.json").write_text(json.dumps({**metadata, "onnx_file": None}))
+    score = load_score_module(monkeypatch, folder)
+    assert isinstance(score.predictor, serving.Predictor)
+    assert answer(score.run(request({"data": [LESSON_RECORD]}))) == (200, {"result": [False]})
+
+
 @pytest.mark.parametrize("rows", [1, 7, 64, 65, 299])
 def test_fast_path_answers_exactly_as_the_pipeline(trained, heart_csv, rows):
     model = trained["model"].load()
@@ -104,10 +130,10 @@ def test_fast_path_answers_exactly_as_the_pipeline(trained, heart_csv, rows):
     assert predictor.fast
     frame = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"]).head(rows)
     columns = {c: frame[c].astype(float).tolist() for c in schema}
-    fast = predictor.predict_proba(columns)
+    index, fast = predictor.classify(columns)
     slow = reference.predict_proba(frame)
     np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
-    assert (np.asarray(predictor.classes)[predictor.labels(fast)] == reference.predict(frame)).all()
+    assert (np.asarray(predictor.classes)[index] == reference.predict(frame)).all()
 
 
 def test_fast_path_imputes_missing_values_like_the_pipeline(trained, heart_csv):

@@ -33,6 +33,7 @@ def automl_config_arguments(settings: AutoMLSettings, training_data: Any, comput
         "primary_metric": settings.primary_metric,
         "enable_voting_ensemble": settings.enable_voting_ensemble,
         "enable_stack_ensemble": settings.enable_stack_ensemble,
+        "enable_onnx_compatible_models": settings.enable_onnx_compatible_models,
     }
     optional = {
         "n_cross_validations": settings.n_cross_validations,

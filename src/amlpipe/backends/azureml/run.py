@@ -204,8 +204,9 @@ class AzureAutoMLRun(AzureRun, BaseAutoMLRun):
             self._finished_children[child.id] = details
         return details
 
-    def get_output(self) -> Tuple[AzureRun, Any]:
-        """`run.get_output()`: the best child run and, when the AutoML runtime is installed here, the fitted model.
+    def get_output(self, return_onnx_model: bool = False) -> Tuple[AzureRun, Any]:
+        """`run.get_output()`: the best child run and, when the AutoML runtime is installed here, the fitted model
+        (with ``return_onnx_model``, its ONNX model: the run needs ``enable_onnx_compatible_models``).
 
         Without azureml-train-automl-runtime the SDK returns no model object; registration and
         deployment work from the run's outputs all the same.
@@ -215,7 +216,7 @@ class AzureAutoMLRun(AzureRun, BaseAutoMLRun):
         """
         self.require_completed("take its best model")
         with translated(f"AutoML run '{self.id}'"):
-            best_run, fitted_model = self.sdk_run.get_output()
+            best_run, fitted_model = self.sdk_run.get_output(**({"return_onnx_model": True} if return_onnx_model else {}))
         if fitted_model is None:
             logger.warning(
                 "the fitted model of run %s is not available here (azureml-train-automl-runtime is not installed); "

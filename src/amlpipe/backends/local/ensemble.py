@@ -9,6 +9,7 @@ when their refits fit in the time left.
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -16,6 +17,8 @@ import numpy as np
 from ... import metrics
 from .budget import affordable_members
 from .candidates import Candidate, fold_scores, score
+
+logger = logging.getLogger(__name__)
 
 
 def tied_with_best(candidates: Sequence[Candidate], y, folds, primary: str, task: str, classes, weight) -> List[Candidate]:
@@ -82,7 +85,9 @@ def pick_final(candidates, y, settings, classes, w, splitter, on_stage: Callable
         final = Candidate("VotingEnsemble", voter, score(primary, task, y, blend, classes, w), blend, weights,
                           sum(c.fit_seconds for c in tied))
         options.append(final)
-    if settings.enable_stack_ensemble and len(candidates) > 1:
+    if settings.enable_stack_ensemble and settings.enable_onnx_compatible_models:
+        logger.warning("no stack ensemble: enable_onnx_compatible_models is set (as on Azure)")
+    elif settings.enable_stack_ensemble and len(candidates) > 1:
         stack_refit = sum(c.fit_seconds for c in candidates) * (k + 1)
         if stack_refit > seconds_left():
             cuts.append(f"no stack ensemble (refitting it would take about {stack_refit:.0f} s)")

@@ -3,8 +3,8 @@
 `submit` runs the search in this process (like the SDK's local AutoML runs) and tracks
 it in MLflow: a parent run for the AutoML run, a child run per trial, logged as each
 trial finishes (a thread tails FLAML's trial log), and one per ensemble. The best child
-run holds `outputs/model.pkl`, `requirements.txt`, `metadata.json` and the out-of-fold
-predictions.
+run holds `outputs/model.pkl`, its ONNX export `model.onnx` when it converts,
+`requirements.txt`, `metadata.json` and the out-of-fold predictions.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import pandas as pd
 
-from ... import metrics
+from ... import metrics, onnx_export
 from ...data import check_training_data
 from ...errors import DataError
 from ...settings import AutoMLSettings
@@ -139,7 +139,8 @@ class LocalExperiment(BaseExperiment):
                 )
             finally:
                 watcher.stop()
-            self._record_result(run_id, result, watcher.run_ids, trial_log, config, scratch, data_tags)
+            self._record_result(run_id, result, watcher.run_ids, trial_log, config, scratch, data_tags,
+                                frame.drop(columns=not_features))
             outcome = f"Best model: {result.algorithm}, {config.primary_metric} {result.score:.4f} ({result.validation})."
         except BaseException as exc:
             client.set_tag(run_id, "amlpipe.error", f"{type(exc).__name__}: {exc}"[:5000])
@@ -162,7 +163,7 @@ class LocalExperiment(BaseExperiment):
         )
 
     def _record_result(self, run_id: str, result: AutoMLResult, trial_runs: Dict[int, str], trial_log: Path,
-                       config: AutoMLSettings, scratch: Path, data_tags: Dict[str, str]) -> None:
+                       config: AutoMLSettings, scratch: Path, data_tags: Dict[str, str], features: pd.DataFrame) -> None:
         client = self.workspace.client
         primary = config.primary_metric
         sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
@@ -187,7 +188,7 @@ class LocalExperiment(BaseExperiment):
             same = [t for t in result.trials if t.algorithm == result.algorithm]
             best_run_id = trial_runs[max(same, key=lambda t: sign * t.score).number]
         outputs = scratch / "outputs"
-        write_model_outputs(outputs, result, config, data_tags)
+        write_model_outputs(outputs, result, config, data_tags, features)
         client.log_artifacts(best_run_id, str(outputs), "outputs")
         test_scores = {f"test_{name}": value for name, value in result.test_metrics.items()}
         _log(client, best_run_id, scores={**result.metrics, **test_scores})
@@ -219,13 +220,17 @@ class LocalExperiment(BaseExperiment):
         return LocalAutoMLRun(self.workspace, run_id)
 
 
-def write_model_outputs(folder: Path, result: AutoMLResult, config: AutoMLSettings, data_tags: Dict[str, str]) -> None:
-    """model.pkl, requirements.txt, metadata.json and the out-of-fold predictions."""
+def write_model_outputs(folder: Path, result: AutoMLResult, config: AutoMLSettings, data_tags: Dict[str, str],
+                        features: pd.DataFrame) -> None:
+    """model.pkl, model.onnx when the model converts (checked on ``features``, the training
+    records), requirements.txt, metadata.json and the out-of-fold predictions."""
     import joblib
 
     folder.mkdir(parents=True, exist_ok=True)
     joblib.dump(result.model, folder / "model.pkl")
-    (folder / "requirements.txt").write_text("\n".join(model_requirements(folder / "model.pkl")) + "\n")
+    onnx_file = onnx_export.export(result.model, result.schema, features, folder)
+    requirements = model_requirements(folder / "model.pkl") + (onnx_export.runtime_requirements() if onnx_file else [])
+    (folder / "requirements.txt").write_text("\n".join(requirements) + "\n")
     meta = {
         "algorithm": result.algorithm,
         "task": config.task,
@@ -240,6 +245,7 @@ def write_model_outputs(folder: Path, result: AutoMLResult, config: AutoMLSettin
         "threshold": result.threshold,
         "test_metrics": result.test_metrics,
         "budget_cuts": result.cuts,
+        "onnx_file": onnx_file.name if onnx_file else None,
         "dataset": data_tags.get("dataset"),
         "dataset_sha256": data_tags.get("dataset_sha256"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -10,6 +10,7 @@ import logging
 from typing import Dict, List, Tuple
 
 from ...errors import ConfigError
+from ...onnx_export import CONVERTIBLE_LEARNERS
 from ...settings import AutoMLSettings
 
 logger = logging.getLogger(__name__)
@@ -109,4 +110,9 @@ def learners_for(settings: AutoMLSettings) -> List[str]:
         raise ConfigError(
             "settings 'automl.allowed_models'/'automl.blocked_models' leave no model the local backend can train"
         )
+    if settings.enable_onnx_compatible_models:
+        learners = [lrn for lrn in learners if lrn in CONVERTIBLE_LEARNERS]
+        if not learners:
+            raise ConfigError("setting 'automl.enable_onnx_compatible_models': none of the allowed models converts "
+                              f"to ONNX; those that do: {', '.join(n for n in table if set(table[n]) <= set(CONVERTIBLE_LEARNERS))}")
     return learners

@@ -125,14 +125,20 @@ class LocalAutoMLRun(LocalRun, BaseAutoMLRun):
             raise ResourceError(f"run '{self.id}' has no best model (status {self.status})")
         return best
 
-    def get_output(self) -> Tuple[LocalRun, Any]:
-        """The best run and its fitted pipeline (raw records in, predictions out)."""
+    def get_output(self, return_onnx_model: bool = False) -> Tuple[LocalRun, Any]:
+        """The best run and its fitted pipeline (raw records in, predictions out), or with
+        ``return_onnx_model`` its ONNX export (an `onnx.ModelProto`)."""
+        best = LocalRun(self.workspace, self.best_run_id)
+        model_file = best.outputs_dir / ("model.onnx" if return_onnx_model else "model.pkl")
+        if not model_file.exists():
+            why = " (the model does not convert to ONNX)" if return_onnx_model else ""
+            raise ResourceError(f"best run '{best.id}' has no {OUTPUTS}/{model_file.name}{why}")
+        if return_onnx_model:
+            import onnx
+
+            return best, onnx.load(str(model_file))
         import joblib
 
-        best = LocalRun(self.workspace, self.best_run_id)
-        model_file = best.outputs_dir / "model.pkl"
-        if not model_file.exists():
-            raise ResourceError(f"best run '{best.id}' has no {OUTPUTS}/model.pkl")
         return best, joblib.load(model_file)
 
     def get_oof_predictions(self) -> Optional[pd.DataFrame]:
