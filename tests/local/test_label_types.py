@@ -76,7 +76,7 @@ def text_label_run(heart_csv, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("text-label")
     features, label = heart_with_label(heart_csv, "text")
     result = search(features, label, tmp_path, "AUC_weighted", test_size=0.25)
-    write_model_outputs(tmp_path / "model", result, AutoMLSettings(label_column_name="outcome"), {})
+    write_model_outputs(tmp_path / "model", result, AutoMLSettings(label_column_name="outcome"), {}, features)
     return result, tmp_path / "model"
 
 

@@ -220,14 +220,19 @@ class LocalExperiment(BaseExperiment):
         return LocalAutoMLRun(self.workspace, run_id)
 
 
+ONNX_CHECK_ROWS = 5000  # training rows the ONNX export is checked on
+
+
 def write_model_outputs(folder: Path, result: AutoMLResult, config: AutoMLSettings, data_tags: Dict[str, str],
                         features: pd.DataFrame) -> None:
     """model.pkl, model.onnx when the model converts (checked on ``features``, the training
-    records), requirements.txt, metadata.json and the out-of-fold predictions."""
+    records, at most `ONNX_CHECK_ROWS` of them), requirements.txt, metadata.json and the out-of-fold predictions."""
     import joblib
 
     folder.mkdir(parents=True, exist_ok=True)
     joblib.dump(result.model, folder / "model.pkl")
+    if len(features) > ONNX_CHECK_ROWS:  # a bounded check on big data
+        features = features.sample(n=ONNX_CHECK_ROWS, random_state=0)
     onnx_file = onnx_export.export(result.model, result.schema, features, folder)
     requirements = model_requirements(folder / "model.pkl") + (onnx_export.runtime_requirements() if onnx_file else [])
     (folder / "requirements.txt").write_text("\n".join(requirements) + "\n")
