@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import pandas as pd
 
-from ... import metrics
+from ... import metrics, names
 from ...data import check_training_data
 from ...errors import DataError
 from ...settings import AutoMLSettings
@@ -374,7 +374,12 @@ class _TrialWatcher:
 
 
 def get_or_create(ws: LocalWorkspace, name: str) -> LocalExperiment:
-    """The experiment called ``name``, created if missing, with its artifacts in the workspace."""
+    """The experiment called ``name``, created if missing, with its artifacts in the workspace.
+
+    Raises:
+        ConfigError: ``name`` is not a valid experiment name.
+    """
+    names.check("experiment", name)
     client = ws.client
     found = client.get_experiment_by_name(name)
     if found is not None:
@@ -387,6 +392,6 @@ def get_or_create(ws: LocalWorkspace, name: str) -> LocalExperiment:
 
 def get(ws: LocalWorkspace, name: str) -> Optional[LocalExperiment]:
     """The experiment called ``name``, or None."""
-    found = ws.client.get_experiment_by_name(name)
+    found = ws.client.get_experiment_by_name(names.check("experiment", name))
     return None if found is None else LocalExperiment(ws, name, found.experiment_id)
 
