@@ -14,11 +14,13 @@ from ...errors import ResourceError
 def read_record(path: Path, kind: str) -> Dict[str, Any]:
     """Read one of the workspace's JSON records, naming it on failure."""
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResourceError(f"{kind} record {path} not found") from None
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8
         raise ResourceError(f"{kind} record {path} is corrupt; delete it and create the {kind} again") from None
+    except OSError as exc:
+        raise ResourceError(f"{kind} record {path} cannot be read ({exc.strerror})") from None
 
 
 def write_record(path: Path, record: Dict[str, Any], mode: Optional[int] = None) -> None:
@@ -27,6 +29,7 @@ def write_record(path: Path, record: Dict[str, Any], mode: Optional[int] = None)
     partial = path.with_name(path.name + ".part")
     if mode is not None:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        os.fchmod(fd, mode)  # a stale partial file keeps its own mode through O_CREAT
         with os.fdopen(fd, "w") as fh:
             json.dump(record, fh, indent=2, default=str)
     else:
