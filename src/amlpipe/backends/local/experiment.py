@@ -32,6 +32,7 @@ from .budget import Budget
 from .search import Trial, choose_validation, parse_trial, worker_count
 from .progress import SearchProgress
 from .run import KIND_TAG, LocalAutoMLRun
+from .records import owner_tags
 
 if TYPE_CHECKING:
     from .workspace import LocalWorkspace
@@ -102,6 +103,7 @@ class LocalExperiment(BaseExperiment):
                 KIND_TAG: "automl",
                 "compute": getattr(compute_target, "name", "local"),
                 **data_tags,
+                **owner_tags(),
             },
         )
         run_id = parent.info.run_id

@@ -10,6 +10,10 @@ from urllib.parse import unquote, urlparse
 
 from ...errors import ResourceError
 
+# Tags naming the process that runs an AutoML run, so that a later process can tell it was orphaned.
+OWNER_PID_TAG = "amlpipe.pid"
+OWNER_STARTED_TAG = "amlpipe.pid_started"
+
 
 def read_record(path: Path, kind: str) -> Dict[str, Any]:
     """Read one of the workspace's JSON records, naming it on failure."""
@@ -45,3 +49,10 @@ def artifact_path(artifact_uri: str) -> Path:
     """The local folder behind a ``file://`` artifact URI."""
     parsed = urlparse(artifact_uri)
     return Path(unquote(parsed.path)) if parsed.scheme in ("file", "") else Path(artifact_uri)
+
+
+def owner_tags() -> Dict[str, str]:
+    """Tags naming this process, for a run it will finish: a later process can tell the run was orphaned."""
+    import psutil
+
+    return {OWNER_PID_TAG: str(os.getpid()), OWNER_STARTED_TAG: repr(psutil.Process().create_time())}
