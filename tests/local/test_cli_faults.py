@@ -200,3 +200,22 @@ def test_register_a_completed_run_from_the_command_line(trained, tmp_path):
     assert out.returncode == 0, out.stderr
     assert f"registered model registered-again version 1: {trained['model'].properties['algorithm']}" in out.stdout
     assert f"from run {trained['run'].id}" in out.stdout
+
+
+def test_a_copied_workspace_serves_and_writes_its_own_files(trained, tmp_path):
+    import shutil
+
+    import amlpipe
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained["ws"].root, copy, ignore=shutil.ignore_patterns("services"))
+    ws = amlpipe.connect(backend="local", workspace_dir=copy)
+    model = ws.get_model(trained["model"].name)
+    assert model.path.is_relative_to(copy) and (model.path / "model.pkl").is_file()
+    assert ws.get_experiment("aml-experiment").get_run().outputs_dir.parent.is_relative_to(copy)
+    assert ws.summary()["moved_from"] == str(trained["ws"].root)
+    experiment = ws.get_or_create_experiment("aml-experiment")
+    assert ws.client.get_experiment(experiment.id).artifact_location.startswith(copy.as_uri() + "/")
+    original = amlpipe.connect(backend="local", workspace_dir=trained["ws"].root)  # the original is untouched
+    assert original.get_model(trained["model"].name).path == trained["model"].path
+    assert "moved_from" not in original.summary()

@@ -9,6 +9,12 @@ Layout (default `.amlpipe/` in the working folder)::
     services/        deployed services, services/<name>.json (+ logs, keys)
     tmp/             a running AutoML run's scratch files, tmp/<run id>/
     .lock            held while a process opens the store (MLflow creates or migrates its tables then)
+    workspace.json   where the folder was last opened: a moved or copied folder is found out
+
+MLflow keeps absolute paths (artifact locations, model sources); when the folder has been
+moved or copied, they are rewritten to the new place on opening, so a copy serves its own
+models and writes its own artifacts. Service records are not carried over: their servers
+run from the original folder (deploy again in the copy).
 
 Opening the store is serialised between processes, and then AutoML runs left Running by a
 process that is gone (kill -9, a power cut) are marked Failed with the reason. A store that
@@ -52,6 +58,9 @@ class LocalWorkspace(BaseWorkspace):
         self.config = config or WorkspaceConfig()
         self.root.mkdir(parents=True, exist_ok=True)
         self._client = None
+        self.moved_from: Optional[str] = None
+        with self.lock():
+            self._follow_move()
 
     def __repr__(self) -> str:
         return f"LocalWorkspace(root={str(self.root)!r})"
@@ -98,6 +107,22 @@ class LocalWorkspace(BaseWorkspace):
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def _follow_move(self) -> None:
+        """Rewrite the store's absolute paths if the folder was moved or copied since it was last opened."""
+        marker = self.root / "workspace.json"
+        recorded = read_record(marker, "workspace").get("root") if marker.exists() else None
+        store = self.root / "mlflow.db"
+        if recorded and recorded != str(self.root):
+            self.moved_from = recorded
+            if store.exists():
+                call_store(lambda: relocate_store(store, Path(recorded), self.root), store)
+            for record in list_records(self.root / "services"):
+                record.unlink()
+            logger.warning("workspace %s was moved or copied from %s: paths in its store now point here; "
+                           "its services stayed with the original folder", self.root, recorded)
+        if recorded != str(self.root):
+            write_record(marker, {"root": str(self.root)})
+
     def folder(self, *parts: str) -> Path:
         """A sub-folder of the workspace, created on demand."""
         path = self.root.joinpath(*parts)
@@ -106,7 +131,30 @@ class LocalWorkspace(BaseWorkspace):
 
     def summary(self) -> Dict[str, Any]:
         """What `amlpipe status` and the setup notebook show."""
-        return {"backend": self.backend, "workspace": self.name, "location": str(self.root), "tracking_uri": self.tracking_uri}
+        summary = {"backend": self.backend, "workspace": self.name, "location": str(self.root),
+                   "tracking_uri": self.tracking_uri}
+        if self.moved_from:
+            summary["moved_from"] = self.moved_from
+        return summary
+
+
+# Columns of MLflow's store holding file URIs into the workspace.
+_PATH_COLUMNS = (("experiments", "artifact_location"), ("runs", "artifact_uri"),
+                 ("model_versions", "source"), ("model_versions", "storage_location"))
+
+
+def relocate_store(store: Path, old_root: Path, new_root: Path) -> None:
+    """Point the store's file URIs under ``old_root`` to the same places under ``new_root``."""
+    import sqlite3
+
+    old, new = old_root.as_uri() + "/", new_root.as_uri() + "/"
+    with sqlite3.connect(store) as db:
+        for table, column in _PATH_COLUMNS:
+            if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                continue
+            db.execute(f"UPDATE {table} SET {column} = ? || substr({column}, ?) WHERE substr({column}, 1, ?) = ?",
+                       (new, len(old) + 1, len(old), old))
+    db.close()
 
     # What BaseWorkspace leaves to the backend: each is a function of a concept module whose
     # first argument is the workspace (a method, then). `get` answers None when there is none.
