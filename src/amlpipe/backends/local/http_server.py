@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
-THREADS = 4
+THREADS = 8
 READ_TIMEOUT_SECONDS = float(os.environ.get("AMLPIPE_READ_TIMEOUT_SECONDS", "10"))
 
 # gunicorn settings (read by gunicorn from this module)
