@@ -37,7 +37,7 @@ from ...config import WorkspaceConfig
 from ...errors import ResourceError
 from ..base import BaseWorkspace
 from . import compute, dataset, deployment, experiment, model
-from .records import OWNER_PID_TAG, OWNER_STARTED_TAG
+from .records import OWNER_PID_TAG, OWNER_STARTED_TAG, list_records, read_record, write_record
 
 logger = logging.getLogger(__name__)
 
