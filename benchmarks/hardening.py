@@ -85,7 +85,7 @@ def fuzz(args) -> None:
 
 def _load(uri: str, clients: int, seconds: float):
     body = json.dumps({"data": [LESSON_RECORD]})
-    latencies, errors = [], [0]
+    latencies, errors = [], collections.Counter()
     stop = time.monotonic() + seconds
 
     def client():
@@ -93,11 +93,12 @@ def _load(uri: str, clients: int, seconds: float):
         while time.monotonic() < stop:
             started = time.perf_counter()
             try:
-                ok = session.post(uri, data=body, headers={"Content-Type": "application/json"}, timeout=30).ok
-            except requests.RequestException:
-                ok = False
+                status = session.post(uri, data=body, headers={"Content-Type": "application/json"}, timeout=30).status_code
+                if status != 200:
+                    errors[status] += 1
+            except requests.RequestException as exc:
+                errors[type(exc).__name__] += 1
             latencies.append(time.perf_counter() - started)
-            errors[0] += not ok
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for t in threads:
@@ -106,7 +107,7 @@ def _load(uri: str, clients: int, seconds: float):
         t.join()
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99) - 1]
-    return len(latencies) / seconds, statistics.median(latencies) * 1000, p99 * 1000, errors[0], len(latencies)
+    return len(latencies) / seconds, statistics.median(latencies) * 1000, p99 * 1000, dict(errors) or 0, len(latencies)
 
 
 def _hold_slow_clients(port: int, n: int):
@@ -158,6 +159,11 @@ def _store_state(ws: Path):
     return integrity, runs, sorted(models)
 
 
+# When train is signalled: seconds after its run started searching (None: 1 s after the command started;
+# negative: that many seconds after the search's budget ran out, while the model is recorded and registered).
+MOMENTS = {"starting": None, "search +2 s": 2, "search +10 s": 10, "after the search": -2}
+
+
 def faults(args) -> None:
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -168,12 +174,19 @@ def faults(args) -> None:
     first = _amlpipe("train", "--budget-minutes", "0.1", *common, cwd=folder)
     assert first.returncode == 0, first.stderr
     rows = []
+    budget_s = 18
     for signum in (signal.SIGKILL, signal.SIGTERM):
-        for delay in args.delays:
+        for moment, after_search_s in MOMENTS.items():
             _, runs_before, models_before = _store_state(ws)
-            process = subprocess.Popen([sys.executable, "-m", "amlpipe", "train", "--budget-minutes", "0.3", *common],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder)
-            time.sleep(delay)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "amlpipe", "train", "--budget-minutes", str(budget_s / 60), *common],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder)
+            if after_search_s is None:
+                time.sleep(1)
+            else:
+                while not any((ws / "tmp").glob("*")) and process.poll() is None:
+                    time.sleep(0.1)
+                time.sleep(after_search_s if after_search_s >= 0 else budget_s - after_search_s)
             searching = any((ws / "tmp").glob("*"))
             process.send_signal(signum)
             _, err = process.communicate(timeout=300)
@@ -181,7 +194,7 @@ def faults(args) -> None:
             integrity, runs_after, models_after = _store_state(ws)
             lost_runs = [r for r, s in runs_before.items() if runs_after.get(r) != s]
             rows.append({
-                "signal": signal.Signals(signum).name, "after_s": delay, "searching": searching,
+                "signal": signal.Signals(signum).name, "moment": moment, "scratch_at_kill": searching,
                 "exit": process.returncode, "status_exit": status.returncode, "integrity": integrity,
                 "running_left": sum(s == "RUNNING" for s in runs_after.values()),
                 "runs_changed": len(lost_runs), "models_lost": len(set(models_before) - set(models_after)),
@@ -218,7 +231,6 @@ def main() -> None:
     fa = commands.add_parser("faults")
     fa.add_argument("--folder", default="/tmp/amlpipe-faults")
     fa.add_argument("--data", default=os.environ.get("AMLPIPE_DATA"))
-    fa.add_argument("--delays", type=float, nargs="+", default=[1, 5, 10, 18])
     fa.set_defaults(handler=faults)
     args = parser.parse_args()
     args.handler(args)
