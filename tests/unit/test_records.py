@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from amlpipe import ResourceError
-from amlpipe.backends.local.workspace import read_record, write_record
+from amlpipe.backends.local.records import read_record, write_record
 
 
 def test_a_secret_record_is_0600_even_over_a_stale_partial_file(tmp_path):
