@@ -161,7 +161,7 @@ def _store_state(ws: Path):
 
 # When train is signalled: seconds after its run started searching (None: 1 s after the command started;
 # negative: that many seconds after the search's budget ran out, while the model is recorded and registered).
-MOMENTS = {"starting": None, "search +2 s": 2, "search +10 s": 10, "after the search": -2}
+MOMENTS = {"starting": None, "search +5 s": 5, "after the search": -2}
 
 
 def faults(args) -> None:

@@ -137,6 +137,22 @@ class LocalWorkspace(BaseWorkspace):
             summary["moved_from"] = self.moved_from
         return summary
 
+    # What BaseWorkspace leaves to the backend: each is a function of a concept module whose
+    # first argument is the workspace (a method, then). `get` answers None when there is none.
+    get_or_create_experiment = experiment.get_or_create
+    _find_experiment = experiment.get
+    get_or_create_compute = compute.get_or_create
+    _find_compute = compute.get
+    delete_compute = compute.delete  # the record; this machine stays
+    register_dataset = dataset.register
+    _find_dataset = dataset.get
+    list_datasets = dataset.list_datasets
+    _find_model = model.get
+    list_models = model.list_models
+    _deploy = deployment.deploy
+    _find_service = deployment.get
+    list_services = deployment.list_services
+
 
 # Columns of MLflow's store holding file URIs into the workspace.
 _PATH_COLUMNS = (("experiments", "artifact_location"), ("runs", "artifact_uri"),
@@ -155,22 +171,6 @@ def relocate_store(store: Path, old_root: Path, new_root: Path) -> None:
             db.execute(f"UPDATE {table} SET {column} = ? || substr({column}, ?) WHERE substr({column}, 1, ?) = ?",
                        (new, len(old) + 1, len(old), old))
     db.close()
-
-    # What BaseWorkspace leaves to the backend: each is a function of a concept module whose
-    # first argument is the workspace (a method, then). `get` answers None when there is none.
-    get_or_create_experiment = experiment.get_or_create
-    _find_experiment = experiment.get
-    get_or_create_compute = compute.get_or_create
-    _find_compute = compute.get
-    delete_compute = compute.delete  # the record; this machine stays
-    register_dataset = dataset.register
-    _find_dataset = dataset.get
-    list_datasets = dataset.list_datasets
-    _find_model = model.get
-    list_models = model.list_models
-    _deploy = deployment.deploy
-    _find_service = deployment.get
-    list_services = deployment.list_services
 
 
 class StoreClient:
