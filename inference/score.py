@@ -6,6 +6,9 @@ when the local backend wrote one (metadata.json names it), else the pickled pipe
 (``@rawhttp``), checks it with `amlpipe.contract` and answers with the server's own
 response type, so bad input gets a 4xx naming the row and the field, never a 500.
 
+The body is read with a size limit (`contract.max_body_bytes`): a larger ``Content-Length``
+is refused before anything is read, a chunked body as soon as it grows past the limit.
+
 Optional environment:
     AMLPIPE_MAX_ROWS: the largest batch accepted (default 10,000).
     AMLPIPE_KEYS_FILE: a JSON file with primary and secondary keys; when set, requests need
@@ -27,6 +30,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import joblib
 from azureml_inference_server_http.api.aml_request import rawhttp
 from azureml_inference_server_http.api.aml_response import AMLResponse
+from werkzeug.exceptions import HTTPException
 
 try:
     from amlpipe import contract, serving
@@ -36,6 +40,7 @@ except ImportError:  # on ACI, where amlpipe is not installed, both modules are 
 
 logger = logging.getLogger("amlpipe.score")
 MODEL_FILE = "model.pkl"
+READ_SIZE = 1 << 16
 
 predictor = None
 labels = None  # how each class is written in answers
@@ -96,6 +101,32 @@ def _authorized(header):
     return any(hmac.compare_digest(token.strip().encode(), key) for key in keys)
 
 
+def read_body(request, limit):
+    """The request body, at most ``limit`` bytes.
+
+    Raises:
+        contract.RequestError: 413 for a larger body, 408 for a body that stops arriving,
+            400 for one that cannot be read (a broken chunked encoding, a client gone).
+    """
+    length = request.content_length
+    if length is not None and length > limit:
+        raise contract.RequestError(f"the body has {length} bytes; at most {limit} are accepted", status=413)
+    chunks, size = [], 0
+    while True:
+        try:
+            chunk = request.stream.read(READ_SIZE)
+        except TimeoutError:
+            raise contract.RequestError("the body stopped arriving before it was complete", status=408) from None
+        except (OSError, ValueError, HTTPException) as exc:  # gunicorn's chunk errors are OSErrors
+            raise contract.RequestError(f"the body could not be read ({type(exc).__name__})") from None
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise contract.RequestError(f"the body is larger than {limit} bytes, the most accepted", status=413)
+        chunks.append(chunk)
+
+
 def predict(parsed):
     """Predictions for a checked request, as the JSON answer."""
     if predictor.classes is None:  # regression
@@ -121,7 +152,8 @@ def run(request):
     if not _authorized(request.headers.get("Authorization")):
         return _error(401, "missing or wrong key: send 'Authorization: Bearer <key>'")
     try:
-        payload = contract.parse_body(request.get_data(), request.headers.get("Content-Type"))
+        body = read_body(request, contract.max_body_bytes(max_rows))
+        payload = contract.parse_body(body, request.headers.get("Content-Type"))
         parsed = contract.check_request(payload, schema, max_rows)
     except contract.RequestError as exc:
         return AMLResponse(exc.to_body(), exc.status, json_str=True)

@@ -1,14 +1,18 @@
 """The `amlpipe` command line.
 
-User errors (bad config, bad data, a missing resource) print one line and exit 1; they
-never show a traceback.
+User errors (bad config, bad data, a missing resource, an unreadable file) print one line
+and exit 1; bad usage exits 2 (argparse). Neither shows a traceback. SIGTERM (what CI and
+`timeout` send) stops a command like Ctrl-C does: the run is marked Canceled, scratch files
+are removed, and the exit code is 143 (130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -184,6 +188,22 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--config", metavar="PATH", help="config.json or a folder holding it (default: searched upwards)")
     doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
     doctor.set_defaults(handler=_doctor)
+
+    register = commands.add_parser(
+        "register",
+        help="register the best model of a completed AutoML run",
+        description="Register the best model of a completed AutoML run (the latest, or --run ID) as a new version; "
+                    "for a run whose command was stopped after the search finished.",
+        epilog="examples:\n  amlpipe register\n  amlpipe register --run 08891dc6d58046f4aac74456fc352f42",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_workspace_options(register)
+    _add_settings_options(register)
+    register.add_argument("--run", metavar="ID", help="the AutoML run (default: the latest of the experiment)")
+    register.add_argument("--experiment", metavar="NAME", help=f"experiment name (default {defaults.experiment_name})")
+    register.add_argument("--model-name", metavar="NAME",
+                          help=f"registered model name (default {defaults.model.model_name})")
+    register.set_defaults(handler=_register)
     return parser
 
 
@@ -237,18 +257,38 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score(args: argparse.Namespace) -> int:
-    from .workspace import connect
-
-    text = Path(args.file).read_text() if args.file else sys.stdin.read()
+def _read_request(path: Optional[str]):
+    source = path or "stdin"
+    try:
+        text = Path(path).read_text(encoding="utf-8") if path else sys.stdin.read()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such file; give the request with --file PATH or on stdin") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a folder; give a JSON file with --file PATH") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not UTF-8 text; save the request as UTF-8 JSON") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot be read ({exc.strerror})") from None
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{args.file or 'stdin'}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        raise ConfigError(f"{source}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to be a request") from None
     if isinstance(payload, list):
-        payload = {"data": payload}
-    elif isinstance(payload, dict) and "data" not in payload:
-        payload = {"data": [payload]}
+        return {"data": payload}
+    if isinstance(payload, dict):
+        return payload if "data" in payload else {"data": [payload]}
+    raise ConfigError(
+        f"{source}: a request is a JSON object ({{\"data\": [...]}} or one record) or a list of records, "
+        f"not {type(payload).__name__}"
+    )
+
+
+def _score(args: argparse.Namespace) -> int:
+    from .workspace import connect
+
+    payload = _read_request(args.file)
     if args.method:
         payload["method"] = args.method
     settings, _ = _settings(args, **{"service.name": args.service})
@@ -261,7 +301,7 @@ def _down(args: argparse.Namespace) -> int:
     from .workspace import connect
 
     ws = connect(args.backend, args.config, args.workspace)
-    services = [ws.get_service(args.service)] if args.service else ws.list_services()
+    services = [ws.get_service(args.service)] if args.service is not None else ws.list_services()
     for service in services:
         service.delete()
         print(f"deleted service {service.name}")
@@ -294,9 +334,33 @@ def _train(args: argparse.Namespace) -> int:
     dataset = ws.register_dataset(args.data, settings.dataset)
     run = experiment.submit(settings.automl, dataset, compute, show_output=True, progress=args.progress)
     run.wait_for_completion(show_output=args.progress != "none")  # raises unless the run completed
+    _register_and_print(run, settings)
+    return 0
+
+
+def _register(args: argparse.Namespace) -> int:
+    from .errors import ResourceError
+    from .workspace import connect
+
+    settings, _ = _settings(args, **{"experiment_name": args.experiment, "model.model_name": args.model_name})
+    run = connect(args.backend, args.config, args.workspace).get_experiment(settings.experiment_name).get_run(args.run)
+    if run.status != "Completed":
+        raise ResourceError(f"run {run.id} is {run.status}: only a completed AutoML run has a model to register")
+    _register_and_print(run, settings)
+    return 0
+
+
+def _register_and_print(run, settings) -> None:
     model = run.register_model(settings.model.model_name, settings.model.description, dict(settings.model.tags))
     print(f"registered model {model.name} version {model.version}: {_model_summary(model, run)} from run {run.id}")
-    return 0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be, so that runs and files are cleaned up alike."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 def _model_summary(model, run) -> str:
@@ -326,14 +390,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.handler in (_train, _run):  # long commands say what they are doing
         show_progress_logs()
+    in_main_thread = threading.current_thread() is threading.main_thread()  # only there can signals be handled
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return args.handler(args)
     except AmlpipeError as exc:
         print(f"amlpipe: error: {exc}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("amlpipe: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("amlpipe: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,8 @@ def load_config(
             data = json.loads(file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from None
         except OSError as exc:
             raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from None
         if not isinstance(data, dict):

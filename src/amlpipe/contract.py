@@ -7,20 +7,26 @@ installed (Azure Container Instances).
 
 Request: ``{"data": [record, ...], "method": "predict" | "predict_proba" | "explain"}``; a record maps
 each input field to a number, a boolean (``true``/``false``, ``"true"``/``"false"``, 0/1)
-or, for category fields, a string; numbers may arrive as strings (``"60"``, ``"1.40"``);
-``null`` means missing and is imputed as in training. Bad input raises `RequestError`
-with a 4xx status and a message naming the row and the field.
+or, for category fields, a string; numbers may arrive as strings of plain decimal text
+(``"60"``, ``"1.40"``, ``"-2.5e3"``: ASCII digits, no spaces or underscores); a number must
+be finite and at most `MAX_ABS_VALUE` in magnitude (float32's range, which the learners
+compute in); ``null`` means missing and is imputed as in training. Bad input raises
+`RequestError` with a 4xx status and a message naming the row and the field.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 METHODS = ("predict", "predict_proba", "explain")
 DEFAULT_MAX_ROWS = 10_000
 EXPLAIN_MAX_ROWS = 1_000  # "explain" scores each record once more per field
+# A request body may hold this many bytes per accepted row (a lesson record is about 300).
+BODY_BYTES_PER_ROW = 1024
+MAX_ABS_VALUE = 3.4028234663852886e38  # float32's largest: beyond it LightGBM and XGBoost see infinity
 _TRUE = ("true", "1")
 _FALSE = ("false", "0")
 
@@ -35,6 +41,8 @@ class RequestError(ValueError):
     """
 
     def __init__(self, message: str, status: int = 400, row: Optional[int] = None, field: Optional[str] = None):
+        # status: 400 bad request, 401 no key, 404/405 no such route or method, 408 body too slow,
+        # 413 too large, 415 not JSON
         super().__init__(message)
         self.status = status
         self.message = message
@@ -61,15 +69,31 @@ def _reject_constant(name: str):
     raise RequestError(f"{name} is not a valid JSON value; send a finite number")
 
 
+def max_body_bytes(max_rows: int = DEFAULT_MAX_ROWS) -> int:
+    """The largest request body accepted for batches of at most ``max_rows`` records."""
+    return max(1 << 20, max_rows * BODY_BYTES_PER_ROW)
+
+
 def parse_body(body: bytes, content_type: Optional[str]) -> Any:
-    """Decode a JSON body (rejecting NaN and Infinity literals)."""
-    if content_type is not None and content_type.split(";")[0].strip().lower() != "application/json":
-        raise RequestError(f"content type must be application/json, not {content_type!r}", status=415)
+    """Decode a UTF-8 JSON body (rejecting NaN and Infinity literals)."""
+    if content_type is not None:
+        media_type, *parameters = [part.strip().lower() for part in content_type.split(";")]
+        if media_type != "application/json":
+            raise RequestError(f"content type must be application/json, not {content_type!r}", status=415)
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "charset" and value.strip().strip('"') not in ("utf-8", "utf8"):
+                raise RequestError(f"charset must be utf-8 (JSON is UTF-8), not {value.strip()!r}", status=415)
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        return json.loads(text, parse_constant=_reject_constant)
     except RequestError:
         raise
-    except (ValueError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise RequestError("the body is nested too deeply to be a scoring request") from None
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"the body is not UTF-8 (byte {exc.start})") from None
+    except ValueError as exc:
         raise RequestError(f"the body is not valid JSON ({exc})") from None
 
 
@@ -143,15 +167,20 @@ def _explain_record(i: int, record: Any, names: List[str]) -> None:
 
 
 def _fast_numbers(values: List[Any]) -> Optional[List[float]]:
-    """All values numbers or numeric strings, all finite: the whole column at once; else None."""
+    """All values numbers or plain decimal strings, all in range: the whole column at once; else None."""
     kinds = set(map(type, values))
     if not kinds <= {int, float, str} or not kinds:
         return None
+    if str in kinds:
+        # float() also takes "1_000", " 60\n" and non-ASCII digits: leave any such column to the slow path.
+        text = "".join(v for v in values if type(v) is str)
+        if not text.isascii() or "_" in text or text.split() != [text]:
+            return None
     try:
         numbers = [float(v) for v in values]
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
-    if not all(map(math.isfinite, numbers)):
+    if not all(map(math.isfinite, numbers)) or max(map(abs, numbers)) > MAX_ABS_VALUE:
         return None
     return numbers
 
@@ -175,23 +204,29 @@ def _fast_categories(values: List[Any]) -> Optional[List[Any]]:
     return values if set(map(type, values)) <= {str} else None
 
 
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
 def _number(value: Any, row: int, field: str) -> float:
     kind = type(value)
-    if kind is float:
-        if math.isfinite(value):
-            return value
-    elif kind is int:
-        return float(value)
-    elif kind is str:
+    number = None
+    if kind is float or kind is int:
         try:
             number = float(value)
-        except ValueError:
-            number = None
-        if number is not None and math.isfinite(number):
-            return number
+        except OverflowError:  # an integer of 309 digits or more
+            pass
+    elif kind is str and _DECIMAL.fullmatch(value):
+        number = float(value)
     elif value is None:
         return math.nan  # missing: imputed by the model's featurizer
-    raise RequestError(f"row {row}, field '{field}': {value!r} is not a finite number", row=row, field=field)
+    if number is not None and abs(number) <= MAX_ABS_VALUE:  # NaN compares False
+        return number
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise RequestError(
+        f"row {row}, field '{field}': {shown} is not a finite number "
+        f"(plain decimal text, at most {MAX_ABS_VALUE:.3g} in magnitude)",
+        row=row, field=field,
+    )
 
 
 def _boolean(value: Any, row: int, field: str) -> float:
@@ -205,12 +240,8 @@ def _boolean(value: Any, row: int, field: str) -> float:
             return 1.0
         if text in _FALSE:
             return 0.0
-        try:
-            number = float(text)
-        except ValueError:
-            number = None
-        if number in (0.0, 1.0):  # "0.0", "1.00"
-            return number
+        if _DECIMAL.fullmatch(text) and float(text) in (0.0, 1.0):  # "0.0", "1.00"
+            return float(text)
     if value is None:
         return math.nan
     raise RequestError(
@@ -222,7 +253,7 @@ def _boolean(value: Any, row: int, field: str) -> float:
 def _category(value: Any, row: int, field: str) -> Any:
     if value is None or type(value) is str:
         return value
-    if type(value) in (int, float) and math.isfinite(value):
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
         return value
     raise RequestError(f"row {row}, field '{field}': {value!r} is not a category value", row=row, field=field)
 

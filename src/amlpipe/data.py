@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 UCI_URL = "https://archive.ics.uci.edu/static/public/519/heart+failure+clinical+records.zip"
 CSV_NAME = "heart_failure_clinical_records_dataset.csv"
+# The largest magnitude a feature may have: float32's, which LightGBM and XGBoost compute in.
+MAX_ABS_VALUE = 3.4028234663852886e38
 # A text column with more distinct values than this share of rows is an identifier or
 # free text, which featurization='auto' does not handle locally.
 MAX_CATEGORY_SHARE = 0.5
@@ -142,6 +144,7 @@ def check_heart_failure(df: pd.DataFrame, origin: str = "data") -> None:
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
             raise DataError(f"{origin}: column '{column}' row {row}: {df[column].iloc[row]!r} is not a number")
+        check_in_range(values, column, origin)
     for column in [c for c, kind in HEART_FAILURE_SCHEMA.items() if kind == "boolean"] + [LABEL]:
         values = set(pd.to_numeric(df[column]).dropna().unique())
         if not values <= {0, 1}:
@@ -192,7 +195,25 @@ def check_training_data(
             raise DataError(f"{origin}: label column '{label}' must be numeric for regression")
     if len(df) < max(n_folds, 2) * 2:
         raise DataError(f"{origin}: {len(df)} rows are too few to train and validate on")
-    feature_schema(df[features], origin)  # raises for a column that cannot be featurized
+    schema = feature_schema(df[features], origin)  # raises for a column that cannot be featurized
+    for column in features:
+        if schema[str(column)] != "category":
+            check_in_range(pd.to_numeric(df[column], errors="coerce"), column, origin)
+
+
+def check_in_range(values: pd.Series, column: str, origin: str = "data") -> None:
+    """Refuse infinite values and values beyond float32's range (what the learners compute in).
+
+    Raises:
+        DataError: naming the column and the first row at fault.
+    """
+    bad = values.abs() > MAX_ABS_VALUE  # NaN compares False: gaps are imputed, not refused
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise DataError(
+            f"{origin}: column '{column}' row {row}: {values.iloc[row]!r} is out of range "
+            f"(values must be finite, at most {MAX_ABS_VALUE:.3g} in magnitude)"
+        )
 
 
 def feature_schema(features: pd.DataFrame, origin: str = "data") -> Dict[str, str]:

@@ -10,10 +10,14 @@ notebooks and the CLI use (see `amlpipe.overrides`).
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
+import math
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from . import names
 from .errors import ConfigError
 
 CLASSIFICATION_METRICS = (
@@ -65,6 +69,7 @@ class ComputeSettings:
     max_nodes: int = 3
 
     def __post_init__(self) -> None:
+        names.check("compute", self.name, "compute.name")
         _require(self.min_nodes >= 0, "compute.min_nodes", self.min_nodes, "must be 0 or more")
         _require(self.max_nodes >= 1, "compute.max_nodes", self.max_nodes, "must be 1 or more")
         _require(
@@ -87,6 +92,7 @@ class DatasetSettings:
     leakage_columns: Mapping[str, str] = field(default_factory=lambda: dict(HEART_FAILURE_LEAKAGE))
 
     def __post_init__(self) -> None:
+        names.check("dataset", self.name, "dataset.name")
         _require(self.schema in ("heart-failure", "any"), "dataset.schema", self.schema, "must be 'heart-failure' or 'any'")
 
 
@@ -133,10 +139,10 @@ class AutoMLSettings:
             f"must be one of {', '.join(metrics)} for {self.task}",
         )
         _require(
-            self.experiment_timeout_minutes > 0,
+            0 < self.experiment_timeout_minutes < math.inf,
             "automl.experiment_timeout_minutes",
             self.experiment_timeout_minutes,
-            "must be positive",
+            "must be positive and finite",
         )
         _require(
             self.max_concurrent_iterations >= 1,
@@ -189,6 +195,9 @@ class ModelSettings:
     description: str = "aml heart failure project sdk"
     tags: Mapping[str, str] = field(default_factory=lambda: {"task": "heart-failure-prediction"})
 
+    def __post_init__(self) -> None:
+        names.check("model", self.model_name, "model.model_name")
+
 
 @dataclass(frozen=True)
 class ServiceSettings:
@@ -202,8 +211,9 @@ class ServiceSettings:
     auth_enabled: bool = False
 
     def __post_init__(self) -> None:
-        _require(self.cpu_cores > 0, "service.cpu_cores", self.cpu_cores, "must be positive")
-        _require(self.memory_gb > 0, "service.memory_gb", self.memory_gb, "must be positive")
+        names.check("service", self.name, "service.name")
+        _require(0 < self.cpu_cores < math.inf, "service.cpu_cores", self.cpu_cores, "must be positive and finite")
+        _require(0 < self.memory_gb < math.inf, "service.memory_gb", self.memory_gb, "must be positive and finite")
 
 
 @dataclass(frozen=True)
@@ -235,11 +245,18 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     inference: InferenceSettings = field(default_factory=InferenceSettings)
 
+    def __post_init__(self) -> None:
+        names.check("experiment", self.experiment_name, "experiment_name")
+
     def override(self, values: Mapping[str, Any]) -> "Settings":
         """Return a copy with dotted keys replaced, e.g. ``{"automl.iterations": 5}``.
 
+        Values are coerced where that is unambiguous (``"2"`` for a number, ``"true"`` for a
+        boolean, as they come from a command line) and refused otherwise.
+
         Raises:
-            ConfigError: a key names no setting, or a value is invalid.
+            ConfigError: a key names no setting, or a value is of the wrong type or invalid;
+                the message names the key.
         """
         groups: dict[str, dict[str, Any]] = {}
         top: dict[str, Any] = {}
@@ -247,11 +264,12 @@ class Settings:
             group, _, name = key.partition(".")
             if not name:
                 _check_field(type(self), key)
-                top[key] = value
+                top[key] = _coerce(key, typing.get_type_hints(type(self))[key], value)
                 continue
             _check_field(type(self), group)
-            _check_field(type(getattr(self, group)), name, prefix=f"{group}.")
-            groups.setdefault(group, {})[name] = value
+            group_type = type(getattr(self, group))
+            _check_field(group_type, name, prefix=f"{group}.")
+            groups.setdefault(group, {})[name] = _coerce(key, typing.get_type_hints(group_type)[name], value)
         replaced = {g: dataclasses.replace(getattr(self, g), **v) for g, v in groups.items()}
         return dataclasses.replace(self, **top, **replaced)
 
@@ -260,6 +278,54 @@ def _check_field(cls: type, name: str, prefix: str = "") -> None:
     names = [f.name for f in dataclasses.fields(cls)]
     if name not in names:
         raise ConfigError(f"unknown setting '{prefix}{name}'; known: {', '.join(prefix + n for n in names)}")
+
+
+def _coerce(key: str, expected: Any, value: Any) -> Any:
+    """``value`` as the type a setting declares, or a ConfigError naming ``key``."""
+    origin, arguments = typing.get_origin(expected), typing.get_args(expected)
+    if origin is typing.Union and type(None) in arguments:  # Optional[X]
+        if value is None:
+            return None
+        expected = next(a for a in arguments if a is not type(None))
+        origin, arguments = typing.get_origin(expected), typing.get_args(expected)
+    if dataclasses.is_dataclass(expected):
+        if isinstance(value, expected):
+            return value
+        raise ConfigError(f"setting '{key}' is a group: set its fields with '{key}.<name>', not {value!r}")
+    if expected is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise ConfigError(f"setting '{key}' = {value!r} must be true or false")
+    if expected in (int, float):
+        number = value
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+        finite = isinstance(number, int) or (isinstance(number, float) and math.isfinite(number))
+        if isinstance(number, bool) or not finite:
+            raise ConfigError(f"setting '{key}' = {value!r} must be a finite {'whole ' if expected is int else ''}number")
+        if expected is int:
+            if isinstance(number, float) and not number.is_integer():
+                raise ConfigError(f"setting '{key}' = {value!r} must be a whole number")
+            return int(number)
+        return number
+    if expected is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"setting '{key}' = {value!r} must be a string")
+    if origin is tuple:
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"setting '{key}' = {value!r} must be a list of names, like [\"LightGBM\"]")
+    if origin in (dict, typing.Mapping, collections.abc.Mapping):
+        if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return dict(value)
+        raise ConfigError(f"setting '{key}' = {value!r} must be a mapping of strings to strings")
+    return value
 
 
 def _require(ok: bool, key: str, value: Any, rule: str) -> None:

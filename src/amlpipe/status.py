@@ -35,6 +35,8 @@ def collect(backend: Optional[str], config: Optional[str], workspace: Optional[s
 
 def render(info: Dict[str, Any]) -> str:
     lines = [f"workspace  {info['workspace']} ({info['backend']}) at {info.get('location', '')}"]
+    if info.get("moved_from"):
+        lines[0] += f" (moved or copied from {info['moved_from']}; its paths were updated)"
     run = info["latest_run"]
     if run:
         score = f"{run['score']:.4f}" if run["score"] is not None else "n/a"

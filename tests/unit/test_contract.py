@@ -38,7 +38,7 @@ def test_booleans_in_every_accepted_form(value, expected):
     assert check({"data": [{**LESSON_RECORD, "smoking": value}]}).columns["smoking"] == [expected]
 
 
-@pytest.mark.parametrize("value, expected", [(60, 60.0), (60.5, 60.5), ("60", 60.0), (" 1.40", 1.4), ("1e2", 100.0)])
+@pytest.mark.parametrize("value, expected", [(60, 60.0), (60.5, 60.5), ("60", 60.0), ("1.40", 1.4), ("1e2", 100.0), ("-2.5E-3", -0.0025), (".5", 0.5), (10**30, 1e30)])
 def test_numbers_as_numbers_or_strings(value, expected):
     assert check({"data": [{**LESSON_RECORD, "age": value}]}).columns["age"] == [expected]
 
@@ -142,3 +142,42 @@ def test_openapi_describes_request_and_response():
     assert set(spec["paths"]["/score"]["post"]["responses"]) == {"200", "400", "401", "413", "415"}
     assert contract.label_values([0, 1]) == [False, True]
     assert contract.label_values(["a", "b", "c"]) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("value", [
+    "1_000", "\u0663\u0660", "60\n", " 1.40", "6 0", 1e308, -1e308, "1e308", 10**400, "0x10", "1e", "", "+"])
+def test_numbers_outside_json_and_plain_decimal_text_are_refused_by_field(value):
+    error = refused({"data": [LESSON_RECORD, {**LESSON_RECORD, "age": value}]})
+    assert (error.row, error.field) == (1, "age")
+    assert "is not a finite number" in error.message
+
+
+def test_a_huge_integer_in_a_boolean_or_category_field_is_not_a_500():
+    error = refused({"data": [{**LESSON_RECORD, "sex": 10**400}]})
+    assert error.field == "sex"
+    assert contract._category(10**400, 0, "c") == 10**400
+
+
+@pytest.mark.parametrize("body, says", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (json.dumps({"data": [{**LESSON_RECORD, "age": 10**400}]}).encode(), None),
+    ('{"data": []}'.encode("utf-16"), "not UTF-8"),
+    (b'{"data": [{"age": "\xff"}]}', "not UTF-8"),
+])
+def test_bodies_that_used_to_raise_are_request_errors(body, says):
+    try:
+        payload = contract.parse_body(body, "application/json")
+    except contract.RequestError as exc:
+        assert says is not None and says in exc.message and exc.status == 400
+        return
+    with pytest.raises(contract.RequestError) as info:  # the 400-digit integer: refused by the check, by field
+        check(payload)
+    assert info.value.field == "age"
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-16", "application/json;charset=latin-1"])
+def test_a_charset_other_than_utf8_is_refused(content_type):
+    with pytest.raises(contract.RequestError, match="charset must be utf-8") as info:
+        contract.parse_body(b'{"data": []}', content_type)
+    assert info.value.status == 415
+    assert contract.parse_body(b"{}", 'application/json; charset="UTF-8"') == {}

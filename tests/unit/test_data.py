@@ -180,3 +180,13 @@ def test_offline_download_says_how_to_give_a_local_file(monkeypatch):
     with pytest.raises(DataError, match="set AMLPIPE_DATA=.*or pass --data PATH"):
         data.download_heart_failure(f"http://127.0.0.1:{port}/heart.zip", timeout=2)
     assert not (data.cache_dir() / data.CSV_NAME).exists()
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), 1e308, -1e39])
+def test_training_data_out_of_float32_range_is_refused_naming_column_and_row(heart_csv, value):
+    df = pd.read_csv(heart_csv)
+    df.loc[7, "platelets"] = value
+    with pytest.raises(DataError, match="column 'platelets' row 7: .* out of range"):
+        data.check_training_data(df, "DEATH_EVENT", "classification", n_folds=10)
+    with pytest.raises(DataError, match="column 'platelets' row 7"):
+        data.check_heart_failure(df)

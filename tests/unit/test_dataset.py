@@ -62,3 +62,25 @@ def test_compute_get_or_create_keeps_the_first_sizes(ws):
     assert again.max_nodes == 3
     with pytest.raises(ResourceError, match="compute 'other' not found"):
         ws.get_compute("other")
+
+
+@pytest.mark.parametrize("make_bad", [
+    lambda df: df.head(1),
+    lambda df: df[df["DEATH_EVENT"] == 0],
+    lambda df: df.assign(DEATH_EVENT=df["DEATH_EVENT"].where(df.index != 3)),
+])
+def test_data_that_cannot_train_is_refused_before_a_version_is_written(ws, heart_csv, tmp_path, make_bad):
+    first = ws.register_dataset(heart_csv)
+    bad = tmp_path / "bad.csv"
+    make_bad(pd.read_csv(heart_csv)).to_csv(bad, index=False)
+    with pytest.raises(amlpipe.DataError, match="bad.csv"):
+        ws.register_dataset(bad)
+    assert ws.get_dataset("heart-failure-records").version == first.version == 1
+    assert [p.name for p in (ws.root / "datasets" / "heart-failure-records").iterdir()] == ["1"]
+
+
+@pytest.mark.parametrize("name", ["..", "../../x", "a/b"])
+def test_dataset_names_cannot_leave_the_workspace(ws, heart_csv, name, tmp_path):
+    with pytest.raises(amlpipe.ConfigError, match="not a valid dataset name"):
+        ws.get_dataset(name)
+    assert not (tmp_path / "x").exists()

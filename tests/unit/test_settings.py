@@ -28,9 +28,9 @@ def test_settings_are_frozen():
 
 
 def test_override_with_dotted_keys_changes_only_those():
-    s = Settings().override({"automl.experiment_timeout_minutes": 0.5, "experiment_name": "x", "compute.max_nodes": 1})
+    s = Settings().override({"automl.experiment_timeout_minutes": 0.5, "experiment_name": "exp-x", "compute.max_nodes": 1})
     assert s.automl.experiment_timeout_minutes == 0.5
-    assert s.experiment_name == "x"
+    assert s.experiment_name == "exp-x"
     assert s.compute.max_nodes == 1
     assert s.automl.primary_metric == "AUC_weighted"
     assert Settings().automl.experiment_timeout_minutes == 20

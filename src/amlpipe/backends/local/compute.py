@@ -7,6 +7,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Optional
 
+from ... import names
 from ...settings import ComputeSettings
 from .records import read_record, write_record
 
@@ -40,7 +41,7 @@ class LocalCompute:
 
 
 def _path(ws: LocalWorkspace, name: str):
-    return ws.folder("computes") / f"{name}.json"
+    return ws.folder("computes") / f"{names.check('compute', name)}.json"
 
 
 def get(ws: LocalWorkspace, name: str) -> Optional[LocalCompute]:

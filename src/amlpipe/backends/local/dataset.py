@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, List, Optional, Union
 
 import pandas as pd
 
-from ... import data
+from ... import data, names
 from ...settings import DatasetSettings
 from .records import read_record, write_record
 
@@ -46,7 +46,7 @@ class LocalDataset:
 
 
 def _versions_dir(ws: LocalWorkspace, name: str) -> Path:
-    return ws.root / "datasets" / name
+    return ws.root / "datasets" / names.check("dataset", name)
 
 
 def _load(folder: Path) -> LocalDataset:
@@ -65,8 +65,8 @@ def list_versions(ws: LocalWorkspace, name: str) -> List[LocalDataset]:
 def list_datasets(ws: LocalWorkspace) -> List[LocalDataset]:
     """The latest version of every registered dataset."""
     root = ws.root / "datasets"
-    names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    return [list_versions(ws, n)[-1] for n in names if list_versions(ws, n)]
+    found = sorted(p.name for p in root.iterdir() if p.is_dir() and names.is_valid("dataset", p.name)) if root.is_dir() else []
+    return [list_versions(ws, n)[-1] for n in found if list_versions(ws, n)]
 
 
 def get(ws: LocalWorkspace, name: str, version: Optional[int] = None) -> Optional[LocalDataset]:
@@ -95,8 +95,9 @@ def register(
         dataframe = data.read_csv(origin)
     else:
         origin = "dataframe"
-    if settings.schema == "heart-failure":
+    if settings.schema == "heart-failure":  # checked before anything is written: `latest` must be trainable
         data.check_heart_failure(dataframe, origin)
+        data.check_training_data(dataframe, data.LABEL, "classification", origin=origin)
     digest = data.sha256_of_frame(dataframe)
     versions = list_versions(ws, settings.name)
     for existing in versions:

@@ -4,7 +4,10 @@
 process in its own session, so it outlives the notebook or command that started it, and
 records it in `services/<name>.json`; any process finds it by name. The record's state
 is checked against the live process and the health route, so a dead server never reads
-as Healthy. With ``auth_enabled`` a primary and a secondary key are generated and kept
+as Healthy. `delete` stops every process of the server's session (gunicorn's master and
+its workers, even when the master died first) and checks that the port is free. A
+corrupt record hides no other service: it reads as Failed, and deleting it still stops
+the server it was about (found by its process group, or by its working folder). With ``auth_enabled`` a primary and a secondary key are generated and kept
 in a 0600 file that only the scoring script reads; they never reach logs or errors.
 """
 
@@ -25,8 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
-from ... import client, inference
-from ...errors import DeploymentError
+from ... import client, inference, names
+from ...errors import DeploymentError, ResourceError
 from ...settings import InferenceSettings, ServiceSettings
 from .records import list_records, read_record, write_record
 
@@ -39,6 +42,7 @@ HOST = "127.0.0.1"
 LOG_TAIL_LINES = 60
 DEPLOY_TIMEOUT_SECONDS = 120
 STOP_SECONDS = 10
+PORT_RELEASE_SECONDS = 5
 
 
 @dataclass
@@ -64,11 +68,16 @@ class ServiceRecord:
 
 
 class LocalService:
-    """A running (or failed) local service; the calls of `AciWebservice`."""
+    """A running (or failed) local service; the calls of `AciWebservice`.
 
-    def __init__(self, ws: LocalWorkspace, record: ServiceRecord):
+    Attributes:
+        problem: Why the service's record could not be read, or None.
+    """
+
+    def __init__(self, ws: LocalWorkspace, record: ServiceRecord, problem: Optional[str] = None):
         self.workspace = ws
         self._record = record
+        self.problem = problem
 
     def __repr__(self) -> str:
         return f"LocalService(name={self.name!r}, state={self.state!r}, scoring_uri={self.scoring_uri!r})"
@@ -113,7 +122,7 @@ class LocalService:
     def state(self) -> str:
         """Transitioning, Healthy, Unhealthy or Failed, checked against the process and the health route."""
         recorded = self._record.state
-        if recorded == "Failed":
+        if recorded == "Failed" or self.problem:
             return "Failed"
         if not _process_alive(self._record.pid, self._record.process_started):
             return "Failed" if recorded == "Transitioning" else "Unhealthy"
@@ -161,7 +170,10 @@ class LocalService:
 
         Raises:
             ScoringError: the service answered 4xx/5xx (with its message) or could not be reached.
+            DeploymentError: the service's record is corrupt.
         """
+        if self.problem:
+            raise DeploymentError(self.problem)
         key = self.get_keys()[0] if self._record.auth_enabled else None
         return client.post(self.scoring_uri, input_data, key=key, timeout=timeout)
 
@@ -171,6 +183,8 @@ class LocalService:
         Raises:
             DeploymentError: the service was deployed without ``auth_enabled``.
         """
+        if self.problem:
+            raise DeploymentError(self.problem)
         if not self._record.auth_enabled or not self._record.keys_file:
             raise DeploymentError(f"service '{self.name}' has no keys: it was deployed with auth_enabled=False")
         stored = json.loads(Path(self._record.keys_file).read_text())
@@ -184,33 +198,75 @@ class LocalService:
         return "\n".join(path.read_text(errors="replace").splitlines()[-(lines or LOG_TAIL_LINES):])
 
     def delete(self) -> None:
-        """Stop the server, free its port and remove the record and the keys."""
+        """Stop the server, check its port is free, and remove the record and the keys.
+
+        Raises:
+            DeploymentError: the port is still taken after the server was stopped.
+        """
         self._stop_process()
-        folder = _service_dir(self.workspace, self.name)
+        folder = self.workspace.root / "services" / self.name
         if self._record.keys_file:
             Path(self._record.keys_file).unlink(missing_ok=True)
-        _record_path(self.workspace, self.name).unlink(missing_ok=True)
+        (self.workspace.root / "services" / f"{self.name}.json").unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
         logger.info("deleted service %s", self.name)
 
     def _stop_process(self) -> None:
-        pid = self._record.pid
-        if not _process_alive(pid, self._record.process_started):
-            return
-        try:
-            os.killpg(pid, signal.SIGTERM)  # the server runs in its own session: stop gunicorn and its workers
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + STOP_SECONDS
-        while time.monotonic() < deadline and _process_alive(pid, self._record.process_started):
+        """Stop every process of the server: SIGTERM, then SIGKILL after `STOP_SECONDS`; wait for the port."""
+        import psutil
+
+        app_root = self.workspace.root / "services" / self.name / "app"
+        processes = _server_processes(self._record.pid, self._record.process_started, app_root)
+        for process in processes:
+            _signal(process, signal.SIGTERM)
+        _, alive = psutil.wait_procs(processes, timeout=STOP_SECONDS)
+        for process in alive:
+            _signal(process, signal.SIGKILL)
+        psutil.wait_procs(alive, timeout=STOP_SECONDS)
+        for process in processes:
+            _reap(process.pid)
+        port = self._record.port
+        deadline = time.monotonic() + PORT_RELEASE_SECONDS
+        while port and not _port_free(port):
+            if time.monotonic() > deadline:
+                raise DeploymentError(
+                    f"service '{self.name}': port {port} on {HOST} is still in use after its server was stopped; "
+                    "find the process with `ss -ltnp` and stop it"
+                )
             time.sleep(0.1)
-        if _process_alive(pid, self._record.process_started):
-            os.killpg(pid, signal.SIGKILL)
-        _reap(pid)
 
     def _set_state(self, state: str) -> None:
         self._record.state = state
         write_record(_record_path(self.workspace, self.name), asdict(self._record))
+
+
+def _server_processes(pid: int, started: float, app_root: Path) -> list:
+    """The live processes of a server: its session's process group (gunicorn's master and workers,
+    started no earlier than the master) and any process working in its app folder."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
+            continue
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            in_group = pid > 0 and started > 0 and os.getpgid(process.pid) == pid and process.create_time() >= started - 1
+            if in_group or process.cwd() == str(app_root):
+                found.append(process)
+        except (psutil.Error, OSError):  # gone, or another user's
+            continue
+    return found
+
+
+def _signal(process, signum: int) -> None:
+    import psutil
+
+    try:
+        process.send_signal(signum)
+    except psutil.Error:
+        pass
 
 
 def deploy(
@@ -246,9 +302,10 @@ def deploy(
     inference.write_swagger(app_root, metadata, inference_config)
     keys_file = _write_keys(folder) if service.auth_enabled else None
     log_file = folder / "server.log"
+    model_dir = _model_mount(folder, model)
     env = {
         **os.environ,
-        "AZUREML_MODEL_DIR": str(model.path),
+        "AZUREML_MODEL_DIR": str(model_dir),
         "AML_APP_ROOT": str(app_root),
         "AMLPIPE_MAX_ROWS": str(inference_config.max_rows),
         "WORKER_COUNT": str(max(1, int(service.cpu_cores))),
@@ -286,7 +343,14 @@ def deploy(
 
 
 def list_services(ws: LocalWorkspace) -> List[LocalService]:
-    return [LocalService(ws, ServiceRecord(**read_record(p, "service"))) for p in list_records(ws.root / "services")]
+    """Every service with a record; a corrupt record is a Failed service, never an error."""
+    found = []
+    for path in list_records(ws.root / "services"):
+        if names.is_valid("service", path.stem):
+            found.append(_load(ws, path))
+        else:
+            logger.warning("ignoring %s: not a service record (not a valid service name)", path)
+    return found
 
 
 def get(ws: LocalWorkspace, name: str) -> Optional[LocalService]:
@@ -294,15 +358,66 @@ def get(ws: LocalWorkspace, name: str) -> Optional[LocalService]:
     path = _record_path(ws, name)
     if not path.exists():
         return None
-    return LocalService(ws, ServiceRecord(**read_record(path, "service")))
+    return _load(ws, path)
+
+
+def _load(ws: LocalWorkspace, path: Path) -> LocalService:
+    """The service a record describes; from a corrupt record, what can be saved of it (pid, port)."""
+    name = path.stem
+    fields: Any = None
+    try:
+        fields = read_record(path, "service")
+        if not isinstance(fields, dict):
+            raise ResourceError(f"service record {path} is corrupt: not a JSON object")
+        record = ServiceRecord(**fields)
+        _check_types(record, path)
+        return LocalService(ws, record)
+    except (ResourceError, TypeError) as exc:
+        problem = str(exc) if isinstance(exc, ResourceError) else f"service record {path} is corrupt ({exc})"
+        problem += f"; `amlpipe down --service {name}` stops its server and removes it"
+        logger.warning("%s", problem)
+        saved = fields if isinstance(fields, dict) else {}
+        return LocalService(ws, _salvaged_record(name, saved, ws), problem=problem)
+
+
+def _check_types(record: ServiceRecord, path: Path) -> None:
+    for field_name, kind in (("name", str), ("port", int), ("pid", int), ("process_started", (int, float)),
+                             ("log_file", str), ("model_version", int)):
+        value = getattr(record, field_name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ResourceError(f"service record {path} is corrupt: '{field_name}' = {value!r}")
+
+
+def _salvaged_record(name: str, saved: Dict[str, Any], ws: LocalWorkspace) -> ServiceRecord:
+    def number(key, kind):
+        value = saved.get(key)
+        return value if isinstance(value, kind) and not isinstance(value, bool) else 0
+
+    return ServiceRecord(
+        name=name, model_name="", model_version=0, model_dir="", port=number("port", int), pid=number("pid", int),
+        process_started=number("process_started", (int, float)), state="Failed",
+        log_file=str(ws.root / "services" / name / "server.log"), auth_enabled=False, keys_file=None,
+        cpu_cores=0, memory_gb=0, tags={}, description="", created="",
+    )
 
 
 def _record_path(ws: LocalWorkspace, name: str) -> Path:
-    return ws.root / "services" / f"{name}.json"
+    return ws.root / "services" / f"{names.check('service', name)}.json"
 
 
 def _service_dir(ws: LocalWorkspace, name: str) -> Path:
-    return ws.folder("services", name)
+    return ws.folder("services", names.check("service", name))
+
+
+def _model_mount(folder: Path, model) -> Path:
+    """``models/<name>/<version>`` in the service folder, linked to the model: how Azure mounts
+    AZUREML_MODEL_DIR, and what the server's Application Insights client reads the model id from."""
+    mount = folder / "models" / model.name / str(model.version)
+    mount.parent.mkdir(parents=True, exist_ok=True)
+    if mount.is_symlink() or mount.exists():
+        mount.unlink()
+    mount.symlink_to(Path(model.path).resolve(), target_is_directory=True)
+    return mount
 
 
 def _write_keys(folder: Path) -> Path:

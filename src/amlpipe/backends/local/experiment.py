@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import pandas as pd
 
-from ... import metrics, onnx_export
+from ... import metrics, names, onnx_export
 from ...data import check_training_data
 from ...errors import DataError
 from ...settings import AutoMLSettings
@@ -32,6 +32,7 @@ from .budget import Budget
 from .search import Trial, choose_validation, parse_trial, worker_count
 from .progress import SearchProgress
 from .run import KIND_TAG, LocalAutoMLRun
+from .records import owner_tags
 
 if TYPE_CHECKING:
     from .workspace import LocalWorkspace
@@ -102,6 +103,7 @@ class LocalExperiment(BaseExperiment):
                 KIND_TAG: "automl",
                 "compute": getattr(compute_target, "name", "local"),
                 **data_tags,
+                **owner_tags(),
             },
         )
         run_id = parent.info.run_id
@@ -385,7 +387,12 @@ class _TrialWatcher:
 
 
 def get_or_create(ws: LocalWorkspace, name: str) -> LocalExperiment:
-    """The experiment called ``name``, created if missing, with its artifacts in the workspace."""
+    """The experiment called ``name``, created if missing, with its artifacts in the workspace.
+
+    Raises:
+        ConfigError: ``name`` is not a valid experiment name.
+    """
+    names.check("experiment", name)
     client = ws.client
     found = client.get_experiment_by_name(name)
     if found is not None:
@@ -398,6 +405,6 @@ def get_or_create(ws: LocalWorkspace, name: str) -> LocalExperiment:
 
 def get(ws: LocalWorkspace, name: str) -> Optional[LocalExperiment]:
     """The experiment called ``name``, or None."""
-    found = ws.client.get_experiment_by_name(name)
+    found = ws.client.get_experiment_by_name(names.check("experiment", name))
     return None if found is None else LocalExperiment(ws, name, found.experiment_id)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
+from ... import names
 from ...errors import ResourceError
 from .records import artifact_path
 
@@ -64,6 +65,7 @@ def register(ws: LocalWorkspace, best_run_id: str, model_name: str, description:
     """Register the model in the outputs of run ``best_run_id`` under ``model_name``, as a new version."""
     from mlflow.exceptions import MlflowException
 
+    names.check("model", model_name)
     client = ws.client
     source = client.get_run(best_run_id).info.artifact_uri + "/outputs"
     if not (artifact_path(source) / "model.pkl").exists():
@@ -84,7 +86,7 @@ def register(ws: LocalWorkspace, best_run_id: str, model_name: str, description:
 
 def get(ws: LocalWorkspace, name: str, version: Optional[int] = None) -> Optional[LocalModel]:
     """A registered model version (None: the latest), or None when there is none."""
-    versions = ws.client.search_model_versions(f"name = '{name}'")
+    versions = ws.client.search_model_versions(f"name = '{names.check('model', name)}'")  # a valid name holds no quote
     if version is not None:
         versions = [mv for mv in versions if int(mv.version) == version]
     return _from_version(max(versions, key=lambda v: int(v.version))) if versions else None
