@@ -116,3 +116,48 @@ def feature_importance(importance: pd.DataFrame):
     ax.set_title("Permutation feature importance")
     fig.tight_layout()
     return fig
+
+
+def pipeline_graph(definition, run=None):
+    """The pipeline's steps as boxes left to right, inputs and outputs on the arrows.
+
+    Args:
+        definition: An `amlpipe.pipeline.PipelineDefinition`.
+        run: Its `PipelineRun`, to colour each step by status (reused steps hatched) and
+            write its duration under it.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    colours = {"Completed": "#55a868", "Failed": "#c44e52", "NotStarted": "#cccccc"}
+    steps = [s.name for s in definition.steps]
+    runs = {s.name: s for s in run.steps} if run is not None else {}
+    first_input = definition.steps[0].inputs[0]
+    fig, ax = _figure(3.2 * (len(steps) + 1), 2.6)
+    ax.set_xlim(-1.6, 3 * len(steps) - 0.6)
+    ax.set_ylim(-1.4, 1.2)
+    ax.axis("off")
+    ax.text(-1.1, 0, first_input, ha="center", va="center", fontsize=9, style="italic")
+    ax.add_patch(FancyArrowPatch((-0.5, 0), (0, 0), arrowstyle="-|>", mutation_scale=14))
+    for index, step in enumerate(definition.steps):
+        x = 3 * index
+        state = runs.get(step.name)
+        box = FancyBboxPatch((x, -0.45), 1.8, 0.9, boxstyle="round,pad=0.05", linewidth=1.2, edgecolor="black",
+                             facecolor=colours.get(getattr(state, "status", ""), "#8fb3de"),
+                             hatch="//" if getattr(state, "reused", False) else None, label=step.name)
+        ax.add_patch(box)
+        ax.text(x + 0.9, 0, step.name, ha="center", va="center", fontsize=11, weight="bold",
+                bbox={"facecolor": "white", "edgecolor": "none", "boxstyle": "round,pad=0.2"})
+        if state is not None:
+            note = "reused" if state.reused else state.status
+            if state.seconds is not None:
+                note += f", {state.seconds:.1f} s"
+            ax.text(x + 0.9, -0.75, note, ha="center", va="top", fontsize=9)
+        for offset, output in enumerate(o for o in step.outputs if not any(o == e[1] for e in definition.edges())):
+            ax.text(x + 0.9, 0.65 + 0.3 * offset, output, ha="center", va="bottom", fontsize=8, style="italic")
+    for producer, output, consumer in definition.edges():
+        start, end = 3 * steps.index(producer) + 1.85, 3 * steps.index(consumer) - 0.05
+        ax.add_patch(FancyArrowPatch((start, 0), (end, 0), arrowstyle="-|>", mutation_scale=14))
+        ax.text((start + end) / 2, 0.12, output, ha="center", va="bottom", fontsize=8, style="italic")
+    ax.set_title(f"pipeline {definition.name}" + (f": run {run.id[:8]} {run.status}" if run is not None else ""))
+    fig.tight_layout()
+    return fig

@@ -19,7 +19,7 @@ Each backend says how ``register_dataset`` reuses a registered dataset (`Backend
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Protocol, Tuple, Union, runtime_checkable
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, Union, runtime_checkable
 
 import pandas as pd
 
@@ -218,3 +218,16 @@ class Workspace(Protocol):
     def get_service(self, name: str) -> Service: ...
 
     def list_services(self) -> List[Service]: ...
+
+    # The training pipeline (`amlpipe.pipeline`, which documents these).
+    def run_pipeline(self, definition: Any, dataset: Any, allow_reuse: bool = True,
+                     on_step: Optional[Callable[[str], None]] = None, **options: Any) -> Any: ...
+
+    def publish_pipeline(self, definition: Any, description: str = "") -> Any: ...
+
+    def list_published_pipelines(self) -> List[Any]: ...
+
+    def submit_published_pipeline(self, name: str, version: Version = "latest", allow_reuse: bool = True,
+                                  on_step: Optional[Callable[[str], None]] = None) -> Any: ...
+
+    def schedule_pipeline(self, published: Any, recurrence: str) -> Any: ...

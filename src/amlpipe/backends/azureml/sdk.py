@@ -44,6 +44,19 @@ _NAMES = {
     "AutoMLConfig": ("azureml.train.automl", "AutoMLConfig", "azureml-train-automl-client"),
     "AutoMLRun": ("azureml.train.automl.run", "AutoMLRun", "azureml-train-automl-client"),
     "RunDetails": ("azureml.widgets", "RunDetails", "azureml-widgets"),
+    # The training pipeline (amlpipe.pipeline).
+    "RunConfiguration": ("azureml.core.runconfig", "RunConfiguration", "azureml-core"),
+    "CondaDependencies": ("azureml.core.conda_dependencies", "CondaDependencies", "azureml-core"),
+    "Pipeline": ("azureml.pipeline.core", "Pipeline", "azureml-pipeline-core"),
+    "PipelineData": ("azureml.pipeline.core", "PipelineData", "azureml-pipeline-core"),
+    "TrainingOutput": ("azureml.pipeline.core", "TrainingOutput", "azureml-pipeline-core"),
+    "PipelineEndpoint": ("azureml.pipeline.core", "PipelineEndpoint", "azureml-pipeline-core"),
+    "Schedule": ("azureml.pipeline.core", "Schedule", "azureml-pipeline-core"),
+    "ScheduleRecurrence": ("azureml.pipeline.core", "ScheduleRecurrence", "azureml-pipeline-core"),
+    "PipelineServiceError": ("azureml.pipeline.core._restclients.aeva.models.error_response",
+                             "ErrorResponseException", "azureml-pipeline-core"),
+    "AutoMLStep": ("azureml.pipeline.steps", "AutoMLStep", "azureml-pipeline-steps"),
+    "PythonScriptStep": ("azureml.pipeline.steps", "PythonScriptStep", "azureml-pipeline-steps"),
 }
 
 

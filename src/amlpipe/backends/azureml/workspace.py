@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 from ...config import WorkspaceConfig
 from ..base import BaseWorkspace
 from . import auth as auth_chain
-from . import compute, dataset, deployment, experiment, model, sdk
+from . import compute, dataset, deployment, experiment, model, pipeline, sdk
 from .errors import translated
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,11 @@ class AzureWorkspace(BaseWorkspace):
     _deploy = deployment.deploy
     _find_service = deployment.get
     list_services = deployment.list_services
+    run_pipeline = pipeline.run
+    publish_pipeline = pipeline.publish
+    list_published_pipelines = pipeline.list_published
+    submit_published_pipeline = pipeline.submit_published
+    schedule_pipeline = pipeline.schedule
 
 
 def connect(config: WorkspaceConfig, auth=None) -> AzureWorkspace:

@@ -63,22 +63,36 @@ def _from_version(mv) -> LocalModel:
 
 def register(ws: LocalWorkspace, best_run_id: str, model_name: str, description: str, tags: Dict[str, str]) -> LocalModel:
     """Register the model in the outputs of run ``best_run_id`` under ``model_name``, as a new version."""
+    source = ws.client.get_run(best_run_id).info.artifact_uri + "/outputs"
+    return register_folder(ws, artifact_path(source), model_name, description, tags, best_run_id, source)
+
+
+def register_folder(ws: LocalWorkspace, folder: Path, model_name: str, description: str, tags: Dict[str, str],
+                    run_id: str, source: str = "") -> LocalModel:
+    """Register the model in ``folder`` (model.pkl, metadata.json) as a new version of ``model_name``.
+
+    Args:
+        run_id: The run that made the model.
+        source: The URI recorded as the version's source (default: the folder's file URI).
+
+    Raises:
+        ResourceError: the folder holds no model.pkl.
+    """
     from mlflow.exceptions import MlflowException
 
     names.check("model", model_name)
+    if not (folder / "model.pkl").exists():
+        raise ResourceError(f"{folder} has no model.pkl to register (run '{run_id}')")
     client = ws.client
-    source = client.get_run(best_run_id).info.artifact_uri + "/outputs"
-    if not (artifact_path(source) / "model.pkl").exists():
-        raise ResourceError(f"run '{best_run_id}' has no outputs/model.pkl to register")
     try:
         client.get_registered_model(model_name)
     except MlflowException:
         client.create_registered_model(model_name, description=description)
-    metadata = json.loads((artifact_path(source) / "metadata.json").read_text())
+    metadata = json.loads((folder / "metadata.json").read_text())
     all_tags = {**{k: str(v) for k, v in tags.items()}, "algorithm": metadata["algorithm"],
                 metadata["primary_metric"]: f"{metadata['score']:.4f}"}
     version = client.create_model_version(
-        model_name, source=source, run_id=best_run_id, tags=all_tags, description=description
+        model_name, source=source or folder.as_uri(), run_id=run_id, tags=all_tags, description=description
     )
     logger.info("registered model %s version %s", model_name, version.version)
     return _from_version(version)

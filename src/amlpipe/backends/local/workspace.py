@@ -36,7 +36,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 from ...config import WorkspaceConfig
 from ...errors import ResourceError
 from ..base import BaseWorkspace
-from . import compute, dataset, deployment, experiment, model
+from . import compute, dataset, deployment, experiment, model, pipeline
 from .records import OWNER_PID_TAG, OWNER_STARTED_TAG, list_records, read_record, write_record
 
 logger = logging.getLogger(__name__)
@@ -152,6 +152,11 @@ class LocalWorkspace(BaseWorkspace):
     _deploy = deployment.deploy
     _find_service = deployment.get
     list_services = deployment.list_services
+    run_pipeline = pipeline.run
+    publish_pipeline = pipeline.publish
+    list_published_pipelines = pipeline.list_published
+    submit_published_pipeline = pipeline.submit_published
+    schedule_pipeline = pipeline.schedule
 
 
 # Columns of MLflow's store holding file URIs into the workspace.
