@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--notebooks", metavar="DIR", help="run the notebooks in DIR (default: those that came with amlpipe)")
     run.add_argument("--output", metavar="DIR", help="where executed notebooks go (default runs/<timestamp>/)")
     run.add_argument("--cleanup", action="store_true", help="run 07_cleanup at the end (deletes the service)")
+    run.add_argument("--pipeline", action="store_true",
+                     help="train, register and deploy with 08_pipeline (the challenge) in place of 03-05")
     run.set_defaults(handler=_run)
 
     status = commands.add_parser(
@@ -204,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--model-name", metavar="NAME",
                           help=f"registered model name (default {defaults.model.model_name})")
     register.set_defaults(handler=_register)
+    _add_pipeline_commands(commands)
     return parser
 
 
@@ -238,10 +241,12 @@ def _run(args: argparse.Namespace) -> int:
     if overrides:
         print("settings changed: " + ", ".join(f"{key}={json.dumps(value)}" for key, value in overrides.items()), flush=True)
     started = time.monotonic()
+    if args.pipeline:
+        parameters["DEPLOY"] = True  # 06_consume calls the service the pipeline deploys
     results = run_pipeline(parameters, output, cleanup=args.cleanup, notebook_dir=args.notebooks,
-                           on_step=lambda line: print(line, flush=True))
+                           on_step=lambda line: print(line, flush=True), pipeline=args.pipeline)
     print(f"done in {time.monotonic() - started:.1f} s", flush=True)
-    deployed = next((r.records for r in results if r.name == "05_deploy"), {})
+    deployed = next((r.records for r in results if r.records.get("scoring_uri")), {})
     if deployed and not args.cleanup:
         print(f"service {deployed.get('service')} is up at {deployed.get('scoring_uri')} "
               "(try: amlpipe score < request.json; stop it with: amlpipe down)")
@@ -383,6 +388,121 @@ def _init(args: argparse.Namespace) -> int:
     print(f"copied {', '.join(p.name for p in written)} into {folder}/")
     print(f"next: open {folder / written[0].name} in Jupyter, or run them all: amlpipe run --notebooks {folder}")
     return 0
+
+
+# `amlpipe pipeline run|list|submit`: the lesson's challenge, the workflow as a pipeline.
+
+EPILOG_PIPELINE = """examples:
+  amlpipe pipeline run --budget-minutes 1        # AutoML -> register on the local backend; unchanged steps reused
+  amlpipe pipeline run --no-reuse --deploy --json
+  amlpipe pipeline run --set automl.n_cross_validations=5
+  amlpipe pipeline run --publish heart-failure-training
+  amlpipe pipeline list
+  amlpipe pipeline submit heart-failure-training
+"""
+
+
+def _add_pipeline_commands(commands) -> None:
+    pipeline = commands.add_parser(
+        "pipeline",
+        help="the workflow as a pipeline: AutoML -> register (-> deploy), with reuse of unchanged steps",
+        description="Run the training pipeline (AutoML step -> register step -> optional deploy step), publish "
+                    "it, list and submit published pipelines. A step whose inputs, settings and code are unchanged "
+                    "is reused, as allow_reuse=True does on Azure ML.",
+        epilog=EPILOG_PIPELINE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = pipeline.add_subparsers(dest="action", metavar="ACTION", required=True)
+    run = actions.add_parser("run", help="run the pipeline and wait; a line per step",
+                             description="Register the data (a new version only when it changed), run the "
+                                         "pipeline's steps and wait. Prints a line per step ('reused' or its "
+                                         "duration); exits 1 naming the step that failed.")
+    _add_workspace_options(run)
+    _add_settings_options(run)
+    run.add_argument("--data", metavar="PATH_OR_URL", help="CSV to train on (default: AMLPIPE_DATA, the cache, or a download)")
+    run.add_argument("--budget-minutes", type=float, metavar="X",
+                     help=f"AutoML experiment_timeout_minutes (default {Settings().automl.experiment_timeout_minutes:g})")
+    run.add_argument("--no-reuse", action="store_true", help="rerun every step (allow_reuse=False)")
+    run.add_argument("--deploy", action="store_true", help="add the deploy step (the service stays up)")
+    run.add_argument("--publish", metavar="NAME", help="publish the pipeline under NAME (a new version) after the run")
+    run.add_argument("--json", action="store_true", help="last line: the run as JSON (run id, status, steps)")
+    run.set_defaults(handler=_pipeline_run)
+    listing = actions.add_parser("list", help="list the published pipelines",
+                                 description="Every published version of every pipeline.")
+    _add_workspace_options(listing)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of text")
+    listing.set_defaults(handler=_pipeline_list)
+    submit = actions.add_parser("submit", help="submit a published pipeline by name",
+                                description="Run a published pipeline (its latest version unless --version) on "
+                                            "the latest version of its dataset, as `amlpipe pipeline run` does.")
+    _add_workspace_options(submit)
+    submit.add_argument("name", metavar="NAME", help="the published pipeline")
+    submit.add_argument("--version", default="latest", help="its version (default: latest)")
+    submit.add_argument("--no-reuse", action="store_true", help="rerun every step (allow_reuse=False)")
+    submit.add_argument("--json", action="store_true", help="last line: the run as JSON (run id, status, steps)")
+    submit.set_defaults(handler=_pipeline_submit)
+
+
+def _report_pipeline_run(args: argparse.Namespace, start, after=lambda result: None) -> int:
+    """Run ``start(on_step)``, then ``after(result)``; print the step lines, and last the JSON line with
+    --json, also on failure."""
+    from .pipeline import StepFailed
+
+    started = time.monotonic()
+    try:
+        result = start(lambda line: print(line, flush=True))
+    except StepFailed as exc:
+        if args.json:
+            print(json.dumps(exc.run.to_json()), flush=True)
+        raise
+    print(f"pipeline run {result.id}: {result.status} in {time.monotonic() - started:.1f} s", flush=True)
+    after(result)
+    if args.json:
+        print(json.dumps(result.to_json()), flush=True)
+    return 0
+
+
+def _pipeline_run(args: argparse.Namespace) -> int:
+    from . import pipeline
+    from .workspace import connect
+
+    settings, _ = _settings(args, **{"automl.experiment_timeout_minutes": args.budget_minutes})
+    definition = pipeline.build(settings, deploy=args.deploy, name=args.publish or pipeline.DEFAULT_NAME)
+    ws = connect(args.backend, args.config, args.workspace)
+    dataset = ws.register_dataset(args.data, definition.settings.dataset)
+    print(f"pipeline {definition.name} on the {ws.backend} backend: {' -> '.join(s.name for s in definition.steps)}, "
+          f"dataset {dataset.name}:{dataset.version}", flush=True)
+
+    def publish(result) -> None:
+        if args.publish:
+            published = pipeline.publish(ws, definition)
+            print(f"published pipeline {published.name} version {published.version}", flush=True)
+
+    return _report_pipeline_run(args, lambda on_step: pipeline.submit(
+        ws, definition, dataset, allow_reuse=not args.no_reuse, on_step=on_step), publish)
+
+
+def _pipeline_list(args: argparse.Namespace) -> int:
+    from . import pipeline
+    from .workspace import connect
+
+    found = pipeline.list_published(connect(args.backend, args.config, args.workspace))
+    if args.json:
+        print(json.dumps([{"name": p.name, "version": p.version, "id": p.id, "description": p.description} for p in found]))
+    for published in [] if args.json else found:
+        print(f"{published.name} version {published.version} ({published.id}) {published.description}".rstrip())
+    if not found and not args.json:
+        print("no published pipelines")
+    return 0
+
+
+def _pipeline_submit(args: argparse.Namespace) -> int:
+    from . import pipeline
+    from .workspace import connect
+
+    ws = connect(args.backend, args.config, args.workspace)
+    return _report_pipeline_run(args, lambda on_step: pipeline.submit_published(
+        ws, args.name, args.version, allow_reuse=not args.no_reuse, on_step=on_step))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

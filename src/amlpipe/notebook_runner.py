@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 
 STEPS = ("01_setup", "02_data", "03_train", "04_register", "05_deploy", "06_consume")
 CLEANUP_STEP = "07_cleanup"
+PIPELINE_STEP = "08_pipeline"
+# `amlpipe run --pipeline`: the pipeline notebook trains, registers and deploys in place of 03-05.
+PIPELINE_STEPS = ("01_setup", "02_data", PIPELINE_STEP, "06_consume")
 KERNEL = "python3"  # the kernel of the Python running amlpipe (ipykernel's native kernel)
 
 
@@ -51,6 +54,7 @@ def run_pipeline(
     notebook_dir: Optional[Path] = None,
     on_step: Callable[[str], None] = lambda line: None,
     steps: Optional[List[str]] = None,
+    pipeline: bool = False,
 ) -> List[StepResult]:
     """Execute the step notebooks in order; each gets the parameters it declares.
 
@@ -61,6 +65,7 @@ def run_pipeline(
         notebook_dir: Where the notebooks are (default: those that came with amlpipe).
         on_step: Called with one progress line per notebook.
         steps: Run only these notebooks (names without .ipynb), in this order.
+        pipeline: Train, register and deploy with 08_pipeline (`PIPELINE_STEPS`) instead of 03-05.
 
     Raises:
         ConfigError: a notebook is missing from ``notebook_dir``.
@@ -72,7 +77,7 @@ def run_pipeline(
 
     notebook_dir = Path(notebook_dir) if notebook_dir else packaged_notebook_dir()
     if steps is None:
-        steps = [*STEPS, CLEANUP_STEP] if cleanup else list(STEPS)
+        steps = list(PIPELINE_STEPS if pipeline else STEPS) + ([CLEANUP_STEP] if cleanup else [])
     missing = [name for name in steps if not (notebook_dir / f"{name}.ipynb").is_file()]
     if missing:
         raise ConfigError(f"notebook {missing[0]}.ipynb not found in {notebook_dir}")
