@@ -5,12 +5,12 @@ import re
 import nbformat
 import pytest
 
-from amlpipe.notebook_runner import CLEANUP_STEP, STEPS, declared_parameters
+from amlpipe.notebook_runner import CLEANUP_STEP, PIPELINE_STEP, STEPS, declared_parameters
 from amlpipe.resources import notebook_dir
 
 from ..conftest import named_defaults
 
-NOTEBOOKS = [notebook_dir() / f"{name}.ipynb" for name in (*STEPS, CLEANUP_STEP)]
+NOTEBOOKS = [notebook_dir() / f"{name}.ipynb" for name in (*STEPS, CLEANUP_STEP, PIPELINE_STEP)]
 # What `amlpipe run` and the notebook tests pass, by notebook (the CLI filters by declaration).
 EVERYWHERE = {"BACKEND", "CONFIG_PATH", "WORKSPACE_DIR", "SETTINGS_OVERRIDES"}
 PASSED = {
@@ -21,6 +21,7 @@ PASSED = {
     "05_deploy": EVERYWHERE,
     "06_consume": EVERYWHERE | {"DATA"},
     "07_cleanup": EVERYWHERE,
+    "08_pipeline": EVERYWHERE | {"DATA", "DEPLOY", "PUBLISH"},
 }
 
 

@@ -45,7 +45,7 @@ def test_init_copies_the_notebooks_and_the_config_example_once(tmp_path):
     assert first.returncode == 0, first.stderr
     copied = sorted(p.name for p in target.iterdir())
     assert copied == sorted([*(p.name for p in (ROOT / "notebooks").glob("*.ipynb")), "config.json.example"])
-    assert len(copied) == 8
+    assert len(copied) == 9  # notebooks 01-08 and config.json.example
     assert (target / "03_train.ipynb").read_bytes() == (ROOT / "notebooks" / "03_train.ipynb").read_bytes()
     (target / "01_setup.ipynb").write_text("edited")
     again = _cli("init", str(target), cwd=tmp_path)
