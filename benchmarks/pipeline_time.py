@@ -1,14 +1,17 @@
-"""Pipeline time: `amlpipe run` end to end on the local backend, per notebook and in total.
+"""Pipeline time: `amlpipe run` end to end on the local backend, per notebook and in total;
+and `amlpipe pipeline run` twice on one workspace: the first run against the second, reused one.
 
 Also measures what papermill and a kernel cost by themselves (a one-cell notebook), and
 what `import amlpipe` costs in a fresh process, so the notebooks' own work can be told apart.
 
     python benchmarks/pipeline_time.py --data PATH --budget-minutes 1
+    python benchmarks/pipeline_time.py --data PATH --budget-minutes 1 --part pipeline
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -43,11 +46,49 @@ def import_time() -> float:
     return time.monotonic() - started
 
 
+def pipeline_runs(folder: Path, data: str, budget: float, runs: int = 2) -> list:
+    """`amlpipe pipeline run --json` ``runs`` times on one new workspace: (wall seconds, JSON report) each."""
+    measured = []
+    for _ in range(runs):
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "amlpipe", "pipeline", "run", "--budget-minutes", str(budget), "--data", data,
+             "--workspace", str(folder / "ws"), "--json"],
+            capture_output=True, text=True, cwd=folder,
+        )
+        wall = time.monotonic() - started
+        if result.returncode != 0:
+            sys.exit(f"amlpipe pipeline run failed:\n{result.stdout}\n{result.stderr}")
+        measured.append((wall, json.loads(result.stdout.strip().splitlines()[-1])))
+    return measured
+
+
+def report_pipeline(measured: list, budget: float) -> None:
+    (first_wall, first), (second_wall, second) = measured[:2]
+    print(f"\n`amlpipe pipeline run --budget-minutes {budget:g} --json`, twice on one new workspace, "
+          f"{os.cpu_count()} CPUs\n")
+    print("| run | step seconds | wall clock, including CLI start (s) |")
+    print("|---|---|---|")
+    for label, wall, report in (("first", first_wall, first), ("second (nothing changed)", second_wall, second)):
+        steps = ", ".join(f"{s['name']} {'reused' if s['reused'] else 'ran'} {s['seconds']:.2f}" for s in report["steps"])
+        print(f"| {label} | {steps} | {wall:.1f} |")
+    ratio = second_wall / first_wall
+    print(f"\nreused run / first run, wall clock: {ratio:.1%} (target: under 15%: {'met' if ratio < 0.15 else 'NOT met'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=os.environ.get("AMLPIPE_DATA"))
     parser.add_argument("--budget-minutes", type=float, default=1.0)
+    parser.add_argument("--part", choices=["all", "notebooks", "pipeline"], default="all",
+                        help="the notebooks (`amlpipe run`), the pipeline's first and reused runs, or both")
     args = parser.parse_args()
+    if args.part in ("all", "pipeline"):
+        with tempfile.TemporaryDirectory() as tmp:
+            measured = pipeline_runs(Path(tmp), args.data, args.budget_minutes)
+        report_pipeline(measured, args.budget_minutes)
+    if args.part == "pipeline":
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         started = time.monotonic()
