@@ -60,6 +60,16 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
                              "when it is JSON); repeatable; wins over --settings")
 
 
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """What `amlpipe run` and `amlpipe pipeline run` share: workspace, settings, data and budget."""
+    _add_workspace_options(parser)
+    _add_settings_options(parser)
+    parser.add_argument("--data", metavar="PATH_OR_URL",
+                        help="CSV to train on (default: AMLPIPE_DATA, the cache, or a download)")
+    parser.add_argument("--budget-minutes", type=float, metavar="X",
+                        help=f"AutoML experiment_timeout_minutes (default {Settings().automl.experiment_timeout_minutes:g})")
+
+
 def _settings(args: argparse.Namespace, **options: Any) -> Tuple[Settings, Dict[str, Any]]:
     """The settings a command runs with, and the dotted overrides that made them.
 
@@ -112,11 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_RUN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_workspace_options(run)
-    _add_settings_options(run)
-    run.add_argument("--data", metavar="PATH_OR_URL", help="CSV to train on (default: AMLPIPE_DATA, the cache, or a download)")
-    run.add_argument("--budget-minutes", type=float, metavar="X",
-                     help=f"AutoML experiment_timeout_minutes (default {defaults.automl.experiment_timeout_minutes:g})")
+    _add_run_options(run)
     run.add_argument("--notebooks", metavar="DIR", help="run the notebooks in DIR (default: those that came with amlpipe)")
     run.add_argument("--output", metavar="DIR", help="where executed notebooks go (default runs/<timestamp>/)")
     run.add_argument("--cleanup", action="store_true", help="run 07_cleanup at the end (deletes the service)")
@@ -417,15 +423,10 @@ def _add_pipeline_commands(commands) -> None:
                              description="Register the data (a new version only when it changed), run the "
                                          "pipeline's steps and wait. Prints a line per step ('reused' or its "
                                          "duration); exits 1 naming the step that failed.")
-    _add_workspace_options(run)
-    _add_settings_options(run)
-    run.add_argument("--data", metavar="PATH_OR_URL", help="CSV to train on (default: AMLPIPE_DATA, the cache, or a download)")
-    run.add_argument("--budget-minutes", type=float, metavar="X",
-                     help=f"AutoML experiment_timeout_minutes (default {Settings().automl.experiment_timeout_minutes:g})")
-    run.add_argument("--no-reuse", action="store_true", help="rerun every step (allow_reuse=False)")
+    _add_run_options(run)
+    _add_pipeline_run_flags(run)
     run.add_argument("--deploy", action="store_true", help="add the deploy step (the service stays up)")
     run.add_argument("--publish", metavar="NAME", help="publish the pipeline under NAME (a new version) after the run")
-    run.add_argument("--json", action="store_true", help="last line: the run as JSON (run id, status, steps)")
     run.set_defaults(handler=_pipeline_run)
     listing = actions.add_parser("list", help="list the published pipelines",
                                  description="Every published version of every pipeline.")
@@ -438,9 +439,13 @@ def _add_pipeline_commands(commands) -> None:
     _add_workspace_options(submit)
     submit.add_argument("name", metavar="NAME", help="the published pipeline")
     submit.add_argument("--version", default="latest", help="its version (default: latest)")
-    submit.add_argument("--no-reuse", action="store_true", help="rerun every step (allow_reuse=False)")
-    submit.add_argument("--json", action="store_true", help="last line: the run as JSON (run id, status, steps)")
+    _add_pipeline_run_flags(submit)
     submit.set_defaults(handler=_pipeline_submit)
+
+
+def _add_pipeline_run_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-reuse", action="store_true", help="rerun every step (allow_reuse=False)")
+    parser.add_argument("--json", action="store_true", help="last line: the run as JSON (run id, status, steps)")
 
 
 def _report_pipeline_run(args: argparse.Namespace, start, after=lambda result: None) -> int:
