@@ -7,6 +7,7 @@ what is reused and what reruns, and why.
 import contextlib
 import io
 import json
+import logging
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ def amlpipe_pipeline(root: Path, *arguments: str) -> Result:
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         patch.chdir(root)  # AutoML's debug log goes to the working folder
+        patch.setattr(logging.getLogger("amlpipe"), "handlers", [])  # none left over, bound to another test's stream
         code = cli.main(["pipeline", *arguments, "--workspace", str(root / "ws")])
     return Result(code, out.getvalue(), err.getvalue())
 
