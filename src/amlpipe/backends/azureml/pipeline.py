@@ -16,7 +16,6 @@ import json
 import logging
 import shutil
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
@@ -29,6 +28,7 @@ from . import sdk
 from .dataset import UPLOAD_FOLDER
 from .errors import translated
 from .experiment import automl_config_arguments
+from .run import _error_text, _seconds_between
 
 logger = logging.getLogger(__name__)
 
@@ -141,14 +141,6 @@ def build_pipeline(ws, definition: PipelineDefinition, dataset, compute, allow_r
                             description=" -> ".join(s.name for s in definition.steps))
 
 
-def _seconds(details: Dict[str, Any]) -> float:
-    start, end = details.get("startTimeUtc"), details.get("endTimeUtc")
-    if not (start and end):
-        return 0.0
-    parse = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
-    return (parse(end) - parse(start)).total_seconds()
-
-
 def _step_run(step, sdk_step_run) -> StepRun:
     properties = dict(sdk_step_run.get_properties())
     details = sdk_step_run.get_details()
@@ -157,8 +149,9 @@ def _step_run(step, sdk_step_run) -> StepRun:
     if status == COMPLETED:
         for name in step.outputs:
             outputs[name] = str(sdk_step_run.get_output_data(name).path_on_datastore)
-    error = (details.get("error") or {}).get("error", {}).get("message")
-    return StepRun(step.name, status, reused="azureml.reusedrunid" in properties, seconds=_seconds(details),
+    error = _error_text(details.get("error")) if status != COMPLETED else None
+    seconds = _seconds_between(details.get("startTimeUtc"), details.get("endTimeUtc")) or 0.0
+    return StepRun(step.name, status, reused="azureml.reusedrunid" in properties, seconds=seconds,
                    run_id=sdk_step_run.id, outputs=outputs, error=error,
                    properties={k: str(v) for k, v in properties.items() if not k.startswith("azureml.")})
 
@@ -180,7 +173,7 @@ def _collect(definition: PipelineDefinition, sdk_run, on_step: Optional[Callable
         if step.status != COMPLETED:
             result.status = FAILED
             raise StepFailed(f"pipeline {definition.name} run {sdk_run.id}: step '{step.name}' {step.status}: "
-                             f"{step.error or 'see the step run in the studio'}", step.name, result)
+                             f"{step.error}", step.name, result)
     if status != COMPLETED:
         raise StepFailed(f"pipeline {definition.name} run {sdk_run.id} is {status}", steps[-1].name, result)
     return result
