@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import json
 import logging
 import shutil
@@ -39,12 +38,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The modules each step runs: their source is the step's code version.
+# The code each step runs: the source of these files is the step's code version. The AutoML
+# step takes every module of this backend (the engine is split over many), so that no change
+# to it can leave a stale model reused; the others name theirs.
+PACKAGE = Path(__file__).resolve().parents[2]
+BACKEND_DIR = Path(__file__).resolve().parent
 STEP_CODE = {
-    AUTOML: ("amlpipe.backends.local.automl", "amlpipe.backends.local.experiment", "amlpipe.backends.local.featurize",
-             "amlpipe.metrics", "amlpipe.data"),
-    REGISTER: ("amlpipe.backends.local.model",),
-    DEPLOY: ("amlpipe.backends.local.deployment", "amlpipe.inference", "amlpipe.serving", "amlpipe.contract"),
+    AUTOML: lambda: [*sorted(BACKEND_DIR.glob("*.py")), *(PACKAGE / f for f in ("metrics.py", "data.py", "onnx_export.py"))],
+    REGISTER: lambda: [BACKEND_DIR / "model.py", BACKEND_DIR / "records.py"],
+    DEPLOY: lambda: [BACKEND_DIR / "deployment.py", BACKEND_DIR / "server.py",
+                     *(PACKAGE / f for f in ("inference.py", "serving.py", "contract.py"))],
 }
 # The settings each step reads.
 STEP_SETTINGS = {AUTOML: ("automl", "compute"), REGISTER: ("model",), DEPLOY: ("service", "inference")}
@@ -54,8 +57,9 @@ NOT_IN_KEY = {"automl.path", "automl.debug_log"}
 
 def _code_version(step: str) -> str:
     digest = hashlib.sha256()
-    for module in (__name__, *STEP_CODE[step]):
-        digest.update(Path(importlib.util.find_spec(module).origin).read_bytes())
+    for path in (Path(__file__), *STEP_CODE[step]()):
+        if path.exists():  # onnx_export.py arrives with the ONNX export
+            digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
