@@ -206,14 +206,15 @@ def test_a_failing_step_stops_the_run_is_named_and_earlier_outputs_stay(ws, seco
 
 
 def test_cli_names_the_failing_step_and_still_prints_the_json(tmp_path, heart_csv):
-    one_class = pd.read_csv(heart_csv).assign(DEATH_EVENT=0)
-    one_class.to_csv(tmp_path / "one_class.csv", index=False)
-    result = amlpipe_pipeline(tmp_path, "run", "--data", str(tmp_path / "one_class.csv"), "--json")
+    # Only models the local backend cannot train: the AutoML step fails (the data itself is fine).
+    result = amlpipe_pipeline(tmp_path, "run", "--data", str(heart_csv), "--json",
+                              "--set", 'automl.allowed_models=["TensorFlowDNN"]')
     assert result.returncode == 1
     assert "[1/2] automl FAILED after" in result.stdout
-    assert last_json(result)["status"] == "Failed"
+    report = last_json(result)
+    assert report["status"] == "Failed" and [s["status"] for s in report["steps"]] == ["Failed", "NotStarted"]
     error = [line for line in result.stderr.splitlines() if line.startswith("amlpipe: error:")]
-    assert len(error) == 1 and "step 'automl' failed: DataError" in error[0] and "one class" in error[0]
+    assert len(error) == 1 and "step 'automl' failed: ConfigError" in error[0] and "allowed_models" in error[0]
     assert "Traceback" not in result.stderr
 
 
