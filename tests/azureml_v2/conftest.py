@@ -1,3 +1,4 @@
+import contextlib
 import json
 
 import pytest
@@ -6,22 +7,37 @@ from amlpipe.backends.azureml_v2 import sdk
 
 from . import fake_cloud
 
+CREDENTIALS = {"AZURE_TENANT_ID": "tenant", "AZURE_CLIENT_ID": "client", "AZURE_CLIENT_SECRET": "s3cr3t-value"}
+
+
+@contextlib.contextmanager
+def fake_azure(root):
+    """The fake Azure behind `MLClient` (every other SDK name stays real), a config.json and a service principal."""
+    cloud = fake_cloud.Cloud(root / "cloud")
+    config = root / "config.json"
+    config.write_text(json.dumps({"subscription_id": "sub", "resource_group": "rg", "workspace_name": "ws"}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sdk, "MLClient", sdk.MLClient)  # undone on exit
+        for name, value in CREDENTIALS.items():
+            patch.setenv(name, value)
+        fake_cloud.install(cloud, sdk)
+        try:
+            yield cloud, config
+        finally:
+            cloud.stop_servers()
+
 
 @pytest.fixture
-def cloud(tmp_path, monkeypatch):
-    """The fake Azure behind `MLClient`; every other SDK name stays real."""
-    state = fake_cloud.Cloud(tmp_path / "cloud")
-    monkeypatch.setattr(sdk, "MLClient", sdk.MLClient)  # undone after the test
-    fake_cloud.install(state, sdk)
-    yield state
-    state.stop_servers()
+def cloud_and_config(tmp_path):
+    with fake_azure(tmp_path) as made:
+        yield made
 
 
 @pytest.fixture
-def azure_config(tmp_path, monkeypatch):
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps({"subscription_id": "sub", "resource_group": "rg", "workspace_name": "ws"}))
-    monkeypatch.setenv("AZURE_TENANT_ID", "tenant")
-    monkeypatch.setenv("AZURE_CLIENT_ID", "client")
-    monkeypatch.setenv("AZURE_CLIENT_SECRET", "s3cr3t-value")
-    return path
+def cloud(cloud_and_config):
+    return cloud_and_config[0]
+
+
+@pytest.fixture
+def azure_config(cloud_and_config):
+    return cloud_and_config[1]

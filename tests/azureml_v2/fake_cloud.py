@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from azure.ai.ml.entities import AmlCompute, Data, Model, ManagedOnlineEndpoint
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 STATE_FILE = "state.pkl"
@@ -156,6 +155,8 @@ class DataOperations(_Operations):
     def create_or_update(self, data):
         """'Upload' the MLTable folder into the cloud's storage, as the SDK does before registering."""
         self.cloud.record("data.create_or_update", data=data)
+        from azure.ai.ml.entities import Data
+
         stored = self.cloud.root / "storage" / "data" / data.name / data.version
         shutil.copytree(data.path, stored)
         registered = Data(name=data.name, version=data.version, type=data.type, path=str(stored),
@@ -199,6 +200,8 @@ class JobOperations(_Operations):
 class ModelOperations(_Operations):
     def create_or_update(self, model):
         self.cloud.record("models.create_or_update", model=model)
+        from azure.ai.ml.entities import Model
+
         run_id = model.path.split("/jobs/")[1].split("/")[0]
         versions = self.state.models.setdefault(model.name, [])
         registered = Model(name=model.name, version=str(len(versions) + 1), type=model.type, path=model.path,
@@ -235,6 +238,8 @@ class OnlineEndpointOperations(_Operations):
     def begin_create_or_update(self, endpoint):
         self.cloud.record("online_endpoints.begin_create_or_update", endpoint=endpoint,
                           traffic=dict(endpoint.traffic or {}))
+        from azure.ai.ml.entities import ManagedOnlineEndpoint
+
         server = self.state.servers.get(endpoint.name)
         stored = ManagedOnlineEndpoint(
             name=endpoint.name, auth_mode=endpoint.auth_mode, description=endpoint.description,
@@ -333,6 +338,13 @@ def install(cloud: Cloud, sdk_module) -> None:
     setattr(sdk_module, "MLClient", client)
 
 
+def install_from_environment() -> None:
+    """In a notebook's kernel (by sitecustomize): the shared cloud in ``$AMLPIPE_FAKE_AZURE``."""
+    from amlpipe.backends.azureml_v2 import sdk
+
+    install(Cloud(Path(os.environ[ENV_ROOT]), persistent=True), sdk)
+
+
 # --- the stand-ins behind the fake: AutoML on MLflow, endpoints on the inference server
 
 
@@ -395,7 +407,8 @@ def start_server(cloud: Cloud, deployment) -> Dict[str, Any]:
     keys_file = folder / "keys.json"
     keys_file.write_text(json.dumps({"primary_key": keys[0], "secondary_key": keys[1]}))
     port = _free_port()
-    env = {**os.environ, "AZUREML_MODEL_DIR": str(model_dir.parent), "AML_APP_ROOT": str(code),
+    environ = {k: v for k, v in os.environ.items() if k != ENV_ROOT}  # the server is no client of the fake
+    env = {**environ, "AZUREML_MODEL_DIR": str(model_dir.parent), "AML_APP_ROOT": str(code),
            "AMLPIPE_KEYS_FILE": str(keys_file), "WORKER_COUNT": "1", **deployment.environment_variables}
     log = open(cloud.root / "servers" / f"{deployment.endpoint_name}.log", "ab")
     process = subprocess.Popen(
