@@ -67,12 +67,12 @@ class Cloud:
         self.root.mkdir(parents=True, exist_ok=True)
         self.persistent = persistent
         self.state = State()
-        if persistent and (self.root / STATE_FILE).exists():
-            self.load()
+        self.load()
 
     # --- state shared between processes
     def load(self) -> None:
-        self.state = pickle.loads((self.root / STATE_FILE).read_bytes())
+        if self.persistent and (self.root / STATE_FILE).exists():
+            self.state = pickle.loads((self.root / STATE_FILE).read_bytes())
 
     def save(self) -> None:
         if self.persistent:
@@ -91,8 +91,7 @@ class Cloud:
         return next(args for n, args in self.calls if n == name)
 
     def record(self, _call: str, **arguments) -> None:
-        if self.persistent:
-            self.load()
+        self.load()
         self.state.calls.append((_call, arguments))
         self.save()
         if _call in self.state.fail:

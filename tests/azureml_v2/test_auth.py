@@ -1,0 +1,56 @@
+"""The v2 credential chain: azure-identity's classes, chosen as the v1 chain chooses; never a prompt headless."""
+
+import subprocess
+import sys
+
+import pytest
+
+from amlpipe.backends.azureml_v2 import auth
+
+SP_AZUREML = {"AZUREML_SERVICE_PRINCIPAL_TENANT_ID": "t", "AZUREML_SERVICE_PRINCIPAL_ID": "c",
+              "AZUREML_SERVICE_PRINCIPAL_PASSWORD": "p"}
+SP_AZURE = {"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "p"}
+NO_CLI = lambda: (False, "Azure CLI: `az` not found")  # noqa: E731
+CLI = lambda: (True, "Azure CLI: logged in")  # noqa: E731
+TTY = lambda: True  # noqa: E731
+NO_TTY = lambda: False  # noqa: E731
+
+
+@pytest.mark.parametrize("environ, cli, tty, chosen, credential", [
+    (SP_AZURE, NO_CLI, NO_TTY, "service principal (AZURE_CLIENT_ID)", "EnvironmentCredential"),
+    (SP_AZUREML, NO_CLI, NO_TTY, "service principal (AZUREML_SERVICE_PRINCIPAL_ID)", "ClientSecretCredential"),
+    ({}, CLI, NO_TTY, "Azure CLI", "AzureCliCredential"),
+    ({"MSI_ENDPOINT": "http://169.254.169.254/x"}, NO_CLI, NO_TTY, "managed identity", "ManagedIdentityCredential"),
+    ({}, NO_CLI, TTY, "interactive login", "InteractiveBrowserCredential"),
+])
+def test_the_first_working_credential_is_chosen(monkeypatch, environ, cli, tty, chosen, credential):
+    for name in (*SP_AZURE, *SP_AZUREML, "MSI_ENDPOINT", "IDENTITY_ENDPOINT", "CI", "AMLPIPE_HEADLESS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)  # EnvironmentCredential reads the process environment itself
+    made, method = auth.resolve(environ, cli, tty)
+    assert method == chosen and type(made).__name__ == credential
+    assert type(made).__module__.startswith("azure.identity")
+
+
+@pytest.mark.parametrize("environ", [{}, {"CI": "true"}])
+def test_headless_without_credentials_is_an_error_not_a_prompt(environ):
+    tty = TTY if environ else NO_TTY  # CI=true wins even with a terminal
+    with pytest.raises(auth.AuthenticationError) as info:
+        auth.resolve(environ, NO_CLI, tty)
+    message = str(info.value)
+    assert "service principal" in message and "Azure CLI" in message and "managed identity" in message
+    assert "no interactive login without a terminal" in message
+
+
+def test_a_partial_service_principal_names_what_is_missing():
+    with pytest.raises(auth.AuthenticationError, match="AZURE_CLIENT_SECRET not set"):
+        auth.resolve({"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c"}, NO_CLI, NO_TTY)
+
+
+def test_import_amlpipe_and_the_backend_load_no_v2_package():
+    code = ("import sys, amlpipe, amlpipe.backends.azureml_v2; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'mltable', 'marshmallow') "
+            "or m.startswith('azureml.dataprep')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
