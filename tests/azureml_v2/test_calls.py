@@ -205,3 +205,35 @@ def test_delete_removes_the_endpoint_and_stops_its_server(deployed):  # last: th
     assert [s.name for s in ws.list_services()] == ["other"]
     assert ws.delete_compute("heart-f-cluster") == ["compute heart-f-cluster"]
     assert ws.delete_compute("heart-f-cluster") == []
+
+
+def test_no_network_at_sign_in_names_the_host_not_the_credentials():
+    from azure.core.exceptions import ServiceRequestError
+
+    from amlpipe.backends.azureml_v2.errors import translated
+
+    inner = ServiceRequestError("HTTPSConnection(host='login.microsoftonline.com', port=443): Failed to resolve "
+                                "'login.microsoftonline.com' ([Errno -2] Name or service not known)")
+    with pytest.raises(ResourceError, match="workspace 'ws': cannot reach login.microsoftonline.com to sign in"):
+        with translated("workspace 'ws'"):
+            try:
+                raise inner
+            except ServiceRequestError as exc:
+                raise ClientAuthenticationError(f"Authentication failed: {exc}") from exc
+
+
+def test_offline_status_is_one_line_naming_the_workspace(tmp_path):
+    """Against the real SDK: no Azure here, so signing in fails; the CLI says so in one line."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "config.json").write_text('{"subscription_id": "0", "resource_group": "rg", "workspace_name": "ws"}')
+    env = {**os.environ, "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000000", "AZURE_CLIENT_ID": "c",
+           "AZURE_CLIENT_SECRET": "s3cr3t-value"}
+    out = subprocess.run([sys.executable, "-m", "amlpipe", "status", "--backend", "azureml-v2"],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if line.startswith("amlpipe: error:")]
+    assert len(errors) == 1 and errors[0].startswith("amlpipe: error: workspace 'ws' (resource group rg): ")
+    assert "Traceback" not in out.stderr and "s3cr3t-value" not in out.stderr

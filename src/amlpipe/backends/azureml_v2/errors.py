@@ -8,7 +8,8 @@ errors; the SDK's exception stays available as the cause (``raise ... from``).
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Type
+import re
+from typing import Iterator, Optional, Type
 
 from ...errors import AmlpipeError, ConfigError, ResourceError
 from . import sdk
@@ -18,6 +19,21 @@ def first_line(exc: BaseException) -> str:
     """The first line of the exception's message (the SDK's messages run to pages)."""
     text = str(getattr(exc, "message", None) or exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def unreachable_host(exc: BaseException) -> Optional[str]:
+    """The host named when ``exc`` (or what it wraps) is a failure to connect, e.g. azure-identity's
+    "Authentication failed: HTTPSConnection(host='login.microsoftonline.com', ...): Failed to resolve"."""
+    chain = []
+    while exc is not None and len(chain) < 10:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    for link in chain:
+        text = str(link)
+        if isinstance(link, sdk.ServiceRequestError) or re.search(r"Failed to resolve|Connection refused|timed out", text):
+            found = re.search(r"host='([^']+)'", text)
+            return found.group(1) if found else "Azure"
+    return None
 
 
 @contextlib.contextmanager
@@ -34,12 +50,15 @@ def translated(resource: str, hint: str = "", failure: Type[AmlpipeError] = Reso
     except sdk.ResourceNotFoundError as exc:
         raise ResourceError(f"{resource}: not found ({first_line(exc)})") from exc
     except sdk.ClientAuthenticationError as exc:  # also azure-identity's CredentialUnavailableError
+        host = unreachable_host(exc)
+        if host:
+            raise ResourceError(f"{resource}: cannot reach {host} to sign in; check the network and retry") from exc
         raise ConfigError(
             f"{resource}: authentication failed ({first_line(exc)}); check the service principal or run `az login`"
         ) from exc
     except sdk.ServiceRequestError as exc:
         raise ResourceError(
-            f"{resource}: cannot reach Azure ({type(exc).__name__}: {first_line(exc)}); check the network and retry"
+            f"{resource}: cannot reach {unreachable_host(exc)} ({first_line(exc)}); check the network and retry"
         ) from exc
     except sdk.HttpResponseError as exc:
         status = f"HTTP {exc.status_code}: " if getattr(exc, "status_code", None) else ""
