@@ -113,6 +113,14 @@ def not_found(kind: str, name: str) -> ResourceNotFoundError:
     return ResourceNotFoundError(f"{kind} {name} not found (ResourceNotFound)")
 
 
+def one_version(versions: List[Any], version: Optional[str], label: Optional[str], what: str) -> Any:
+    """The asset version asked for (``label="latest"``: the last), or azure-core's ResourceNotFoundError."""
+    found = versions[-1:] if label == "latest" else [v for v in versions if v.version == version]
+    if not found:
+        raise not_found(what, f"version {version or label}")
+    return found[0]
+
+
 class _Operations:
     def __init__(self, cloud: Cloud):
         self.cloud = cloud
@@ -145,11 +153,7 @@ class ComputeOperations(_Operations):
 class DataOperations(_Operations):
     def get(self, name: str, version: Optional[str] = None, label: Optional[str] = None):
         self.cloud.record("data.get", name=name, version=version, label=label)
-        versions = self.state.data.get(name, [])
-        found = versions[-1:] if label == "latest" else [d for d in versions if d.version == version]
-        if not found:
-            raise not_found("Data asset", f"{name}:{version or label}")
-        return found[0]
+        return one_version(self.state.data.get(name, []), version, label, f"Data asset {name}")
 
     def create_or_update(self, data):
         """'Upload' the MLTable folder into the cloud's storage, as the SDK does before registering."""
@@ -211,11 +215,7 @@ class ModelOperations(_Operations):
 
     def get(self, name: str, version: Optional[str] = None, label: Optional[str] = None):
         self.cloud.record("models.get", name=name, version=version, label=label)
-        versions = self.state.models.get(name, [])
-        found = versions[-1:] if label == "latest" else [m for m in versions if m.version == version]
-        if not found:
-            raise not_found("Model", f"{name}:{version or label}")
-        return found[0]
+        return one_version(self.state.models.get(name, []), version, label, f"Model {name}")
 
     def list(self, **kwargs):
         self.cloud.record("models.list")

@@ -7,13 +7,7 @@ import pytest
 
 from amlpipe.backends.azureml_v2 import auth
 
-SP_AZUREML = {"AZUREML_SERVICE_PRINCIPAL_TENANT_ID": "t", "AZUREML_SERVICE_PRINCIPAL_ID": "c",
-              "AZUREML_SERVICE_PRINCIPAL_PASSWORD": "p"}
-SP_AZURE = {"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "p"}
-NO_CLI = lambda: (False, "Azure CLI: `az` not found")  # noqa: E731
-CLI = lambda: (True, "Azure CLI: logged in")  # noqa: E731
-TTY = lambda: True  # noqa: E731
-NO_TTY = lambda: False  # noqa: E731
+from ..azureml.test_auth import CLI, NO_CLI, NO_TTY, SP_AZURE, SP_AZUREML, TTY
 
 
 @pytest.mark.parametrize("environ, cli, tty, chosen, credential", [
