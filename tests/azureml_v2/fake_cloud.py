@@ -176,7 +176,7 @@ class DataOperations(_Operations):
 class JobOperations(_Operations):
     def create_or_update(self, job, **kwargs):
         self.cloud.record("jobs.create_or_update", job=job)
-        name = run_automl(self.cloud, job)
+        name = f"pipeline_{len(self.state.jobs)}" if job.type == "pipeline" else run_automl(self.cloud, job)
         job.name = name
         self.state.jobs[name] = (job, self.state.job_status)
         self.cloud.save()

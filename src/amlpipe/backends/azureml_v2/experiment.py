@@ -67,12 +67,13 @@ def refuse_unsupported(settings: AutoMLSettings) -> None:
 
 
 def automl_job(settings: AutoMLSettings, training_data: Any, compute: Optional[str], experiment_name: str,
-               validation_data: Any = None):
+               validation_data: Any = None, **extra: Any):
     """The SDK's AutoML job entity for ``settings`` (`automl.classification` or `automl.regression`), not yet submitted.
 
     Args:
         training_data, validation_data: `Input(type="mltable", ...)` of the data assets.
         compute: The AmlCompute cluster's name.
+        extra: More arguments of `automl.<task>` (the pipeline passes ``outputs``).
     """
     refuse_unsupported(settings)
     optional = {
@@ -89,6 +90,7 @@ def automl_job(settings: AutoMLSettings, training_data: Any, compute: Optional[s
         "compute": compute,
         "experiment_name": experiment_name,
         **{k: v for k, v in optional.items() if v is not None},
+        **extra,
     }
     if settings.task == "classification":
         # v1's AutoMLConfig explains the best model by default; v2 needs it asked for.
