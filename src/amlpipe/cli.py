@@ -30,6 +30,7 @@ EPILOG_RUN = """examples:
   amlpipe run --settings my-settings.yaml         # e.g. automl: {iterations: 20, blocked_models: [XGBoost]}
   amlpipe run --notebooks my-project              # the notebooks `amlpipe init my-project` copied
   amlpipe run --backend azureml --config config.json
+  amlpipe run --backend azureml-v2 --config config.json --budget-minutes 15   # Azure ML SDK v2, managed online endpoint
 """
 EPILOG_INIT = """examples:
   amlpipe init my-project                         # then open my-project/01_setup.ipynb in Jupyter
