@@ -22,16 +22,17 @@ def test_the_first_working_credential_is_chosen(monkeypatch, environ, cli, tty, 
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)  # EnvironmentCredential reads the process environment itself
-    made, method = auth.resolve(environ, cli, tty)
+    made, method = auth.resolve(environ, cli_check=cli, stdin_isatty=tty)
     assert method == chosen and type(made).__name__ == credential
     assert type(made).__module__.startswith("azure.identity")
+    assert auth.describe(environ, cli_check=cli, stdin_isatty=tty)[0] == chosen  # what doctor would report
 
 
 @pytest.mark.parametrize("environ", [{}, {"CI": "true"}])
 def test_headless_without_credentials_is_an_error_not_a_prompt(environ):
     tty = TTY if environ else NO_TTY  # CI=true wins even with a terminal
     with pytest.raises(auth.AuthenticationError) as info:
-        auth.resolve(environ, NO_CLI, tty)
+        auth.resolve(environ, cli_check=NO_CLI, stdin_isatty=tty)
     message = str(info.value)
     assert "service principal" in message and "Azure CLI" in message and "managed identity" in message
     assert "no interactive login without a terminal" in message
@@ -39,7 +40,14 @@ def test_headless_without_credentials_is_an_error_not_a_prompt(environ):
 
 def test_a_partial_service_principal_names_what_is_missing():
     with pytest.raises(auth.AuthenticationError, match="AZURE_CLIENT_SECRET not set"):
-        auth.resolve({"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c"}, NO_CLI, NO_TTY)
+        auth.resolve({"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c"}, cli_check=NO_CLI, stdin_isatty=NO_TTY)
+
+
+def test_describe_builds_nothing_and_lists_what_it_found():
+    chosen, found = auth.describe({}, cli_check=NO_CLI, stdin_isatty=NO_TTY)
+    assert chosen is None
+    assert found[-1].startswith("interactive login: nobody can answer")
+    assert "Azure CLI: `az` not found" in found
 
 
 def test_import_amlpipe_and_the_backend_load_no_v2_package():

@@ -1,18 +1,25 @@
 """azure-identity credentials, chosen by the same headless-safe chain as the v1 backend's.
 
-The chain: a service principal from environment variables (`EnvironmentCredential` for
-``AZURE_*``, `ClientSecretCredential` for the v1 backend's ``AZUREML_SERVICE_PRINCIPAL_*``),
-then the Azure CLI login, then a managed identity, then `InteractiveBrowserCredential` only
-when a person is at a terminal. Headless (papermill, CI, ``CI=true``) there is never a prompt:
-a clear error lists what was tried. The checks are the v1 backend's own; secrets go to the
-credential only and never into logs, errors or notebooks.
+The chain, first that can work wins:
+
+1. a service principal from environment variables (`EnvironmentCredential` for ``AZURE_*``,
+   `ClientSecretCredential` for the v1 backend's ``AZUREML_SERVICE_PRINCIPAL_*``);
+2. the Azure CLI login (`AzureCliCredential`), when ``az account show`` succeeds;
+3. a managed identity (`ManagedIdentityCredential`), when ``IDENTITY_ENDPOINT`` or
+   ``MSI_ENDPOINT`` is set (Azure ML compute sets them); a user-assigned one by
+   ``DEFAULT_IDENTITY_CLIENT_ID``;
+4. `InteractiveBrowserCredential` only when a person is at a terminal.
+
+Headless (papermill, CI, ``CI=true``) there is never a prompt: a clear error lists what was
+tried. Secrets go to the credential only, never into logs, errors or notebooks. `describe`
+says which step would be used without building any credential.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from ..azureml.auth import (
     MANAGED_IDENTITY_VARIABLES,
@@ -26,43 +33,75 @@ from . import sdk
 logger = logging.getLogger(__name__)
 
 
-def resolve(
-    environ: Mapping[str, str] = os.environ,
-    cli_check: Callable[[], Tuple[bool, str]] = cli_logged_in,
-    stdin_isatty: Optional[Callable[[], bool]] = None,
-) -> Tuple[Any, str]:
+class Step(NamedTuple):
+    """One step of the chain: whether it can be used, a line saying why (no secret in it), how to build it."""
+
+    name: str
+    usable: bool
+    why: str
+    build: Optional[Callable[[], Any]] = None
+
+
+def _service_principal(tenant_var: str, values: List[str]) -> Callable[[], Any]:
+    if tenant_var == "AZURE_TENANT_ID":  # azure-identity's own variables: it reads them itself
+        return lambda: sdk.EnvironmentCredential()
+    return lambda: sdk.ClientSecretCredential(tenant_id=values[0], client_id=values[1], client_secret=values[2])
+
+
+def steps(environ: Mapping[str, str] = os.environ,
+          cli_check: Callable[[], Tuple[bool, str]] = cli_logged_in,
+          stdin_isatty: Optional[Callable[[], bool]] = None) -> Iterator[Step]:
+    """The chain's steps in order, each checked only when the ones before it cannot be used."""
+    for tenant_var, client_var, secret_var in SERVICE_PRINCIPAL_VARIABLES:
+        names = (tenant_var, client_var, secret_var)
+        values = [environ.get(v) for v in names]
+        if all(values):
+            yield Step(f"service principal ({client_var})", True, f"service principal: {client_var} and its secret are set",
+                       _service_principal(tenant_var, values))
+        else:
+            missing = [v for v, value in zip(names, values) if not value]
+            yield Step("service principal", False,
+                       f"service principal: {', '.join(missing) if any(values) else '/'.join(names)} not set")
+    logged_in, why = cli_check()
+    yield Step("Azure CLI", logged_in, why, lambda: sdk.AzureCliCredential())
+    endpoint = next((v for v in MANAGED_IDENTITY_VARIABLES if environ.get(v)), None)
+    client_id = environ.get("DEFAULT_IDENTITY_CLIENT_ID")
+    yield Step("managed identity", endpoint is not None,
+               f"managed identity: {endpoint} is set" if endpoint else
+               f"managed identity: {' / '.join(MANAGED_IDENTITY_VARIABLES)} not set",
+               lambda: sdk.ManagedIdentityCredential(client_id=client_id))
+    if headless(environ, stdin_isatty):
+        yield Step("interactive login", False, "interactive login: nobody can answer a prompt here (CI, papermill or no terminal)")
+    else:
+        yield Step("interactive login", True, "interactive login: a person is at a terminal",
+                   lambda: sdk.InteractiveBrowserCredential())
+
+
+def describe(environ: Mapping[str, str] = os.environ, **checks) -> Tuple[Optional[str], List[str]]:
+    """Which step the chain would use (None when none) and what was found on the way; builds nothing."""
+    tried: List[str] = []
+    for step in steps(environ, **checks):
+        tried.append(step.why)
+        if step.usable:
+            return step.name, tried
+    return None, tried
+
+
+def resolve(environ: Mapping[str, str] = os.environ, **checks) -> Tuple[Any, str]:
     """Pick the first credential that can work; returns (azure-identity credential, what was chosen).
+
+    Args:
+        checks: Overrides of `steps`' checks (``cli_check``, ``stdin_isatty``), for tests.
 
     Raises:
         AuthenticationError: nothing works and no person is at a terminal; lists what was tried.
     """
     tried: List[str] = []
-    for tenant_var, client_var, secret_var in SERVICE_PRINCIPAL_VARIABLES:
-        names = (tenant_var, client_var, secret_var)
-        values = [environ.get(v) for v in names]
-        if all(values):
-            logger.info("authenticating with the service principal from %s", client_var)
-            if tenant_var == "AZURE_TENANT_ID":  # azure-identity's own variables: it reads them itself
-                credential = sdk.EnvironmentCredential()
-            else:
-                credential = sdk.ClientSecretCredential(tenant_id=values[0], client_id=values[1], client_secret=values[2])
-            return credential, f"service principal ({client_var})"
-        missing = [v for v, value in zip(names, values) if not value]
-        tried.append(f"service principal: {', '.join(missing) if any(values) else '/'.join(names)} not set")
-    logged_in, why = cli_check()
-    if logged_in:
-        logger.info("authenticating with the Azure CLI login")
-        return sdk.AzureCliCredential(), "Azure CLI"
-    tried.append(why)
-    endpoint = next((v for v in MANAGED_IDENTITY_VARIABLES if environ.get(v)), None)
-    if endpoint:
-        logger.info("authenticating with the managed identity (%s)", endpoint)
-        client_id = environ.get("DEFAULT_IDENTITY_CLIENT_ID")  # set on Azure ML compute with a user-assigned identity
-        return sdk.ManagedIdentityCredential(client_id=client_id), "managed identity"
-    tried.append(f"managed identity: {' / '.join(MANAGED_IDENTITY_VARIABLES)} not set")
-    if not headless(environ, stdin_isatty):
-        logger.info("authenticating interactively in a browser")
-        return sdk.InteractiveBrowserCredential(), "interactive login"
+    for step in steps(environ, **checks):
+        if step.usable:
+            logger.info("authenticating with %s", step.name)
+            return step.build(), step.name
+        tried.append(step.why)
     raise AuthenticationError(
         "no Azure credentials for a headless run (no interactive login without a terminal). Tried: "
         + "; ".join(tried)
