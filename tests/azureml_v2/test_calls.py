@@ -237,3 +237,12 @@ def test_offline_status_is_one_line_naming_the_workspace(tmp_path):
     errors = [line for line in out.stderr.splitlines() if line.startswith("amlpipe: error:")]
     assert len(errors) == 1 and errors[0].startswith("amlpipe: error: workspace 'ws' (resource group rg): ")
     assert "Traceback" not in out.stderr and "s3cr3t-value" not in out.stderr
+
+
+def test_an_azureml_tracking_uri_without_its_plugin_names_the_package(cloud, azure_config, monkeypatch):
+    from amlpipe import MissingDependencyError
+
+    ws = amlpipe.connect(backend="azureml-v2", config_path=azure_config)
+    monkeypatch.setattr(type(cloud), "tracking_uri", "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/0")
+    with pytest.raises(MissingDependencyError, match="pip install azureml-mlflow"):
+        ws.mlflow

@@ -61,8 +61,7 @@ class AzureV2Workspace(Workspace):
 
             uri = self.details.mlflow_tracking_uri
             try:
-                client = MlflowClient(tracking_uri=uri)
-                client._tracking_client.store  # noqa: B018 - resolves the URI scheme's store now
+                client = MlflowClient(tracking_uri=uri)  # resolves the URI scheme's store now
             except MlflowException as exc:
                 raise MissingDependencyError(
                     f"reading run metrics from workspace '{self.name}' needs MLflow's azureml plugin ({exc}); "
