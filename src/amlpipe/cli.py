@@ -19,7 +19,6 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import __version__
 from ._log import show_progress_logs
-from .config import BACKENDS
 from .errors import AmlpipeError, ConfigError
 from .settings import Settings
 
@@ -48,7 +47,7 @@ EPILOG_TRAIN = """examples:
 
 
 def _add_workspace_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=BACKENDS,
+    parser.add_argument("--backend", choices=["local", "azureml", "azureml-v2"],
                         help="default: AMLPIPE_BACKEND, then config.json, then local")
     parser.add_argument("--config", metavar="PATH", help="config.json or a folder holding it (default: searched upwards)")
     parser.add_argument("--workspace", metavar="DIR", help="local backend's workspace folder (default: .amlpipe)")

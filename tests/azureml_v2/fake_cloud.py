@@ -217,8 +217,11 @@ class ModelOperations(_Operations):
         self.cloud.record("models.get", name=name, version=version, label=label)
         return one_version(self.state.models.get(name, []), version, label, f"Model {name}")
 
-    def list(self, **kwargs):
-        self.cloud.record("models.list")
+    def list(self, name: Optional[str] = None, **kwargs):
+        """Without a name, one entry per model (the containers); with one, its versions."""
+        self.cloud.record("models.list", name=name)
+        if name is not None:
+            return list(self.state.models.get(name, []))
         return [versions[-1] for versions in self.state.models.values()]
 
     def download(self, name: str, version: str, download_path: str = ".") -> None:
@@ -353,7 +356,10 @@ def run_automl(cloud: Cloud, job) -> str:
     import mltable
     from mlflow.models import infer_signature
     from mlflow.tracking import MlflowClient
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    from amlpipe.backends.azureml_v2.run import v1_metric_name
+    from amlpipe.metrics import GREATER_IS_BETTER
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -361,25 +367,28 @@ def run_automl(cloud: Cloud, job) -> str:
     asset = next(d for d in cloud.state.data[name] if d.version == version)
     frame = mltable.load(asset.path).to_pandas_dataframe()
     label = job.target_column_name
-    fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     features = frame.drop(columns=[label])
-    fitted.fit(features, frame[label])
+    classification = str(getattr(job.task_type, "value", job.task_type)).lower() == "classification"
+    final = LogisticRegression(max_iter=1000) if classification else LinearRegression()
+    fitted = make_pipeline(StandardScaler(), final).fit(features, frame[label])
 
     client = MlflowClient(tracking_uri=cloud.tracking_uri)
     experiment = client.get_experiment_by_name(job.experiment_name)
     experiment_id = experiment.experiment_id if experiment else client.create_experiment(job.experiment_name)
     parent = client.create_run(experiment_id, tags={"azureml.runsource": "automl"})
     parent_id = parent.info.run_id
-    trials = [("VotingEnsemble", 0.91), ("LogisticRegression", 0.88)]
+    # Two trials, the best first; their scores in the job's primary metric (lower is better for errors).
+    metric = v1_metric_name(job.primary_metric)
+    scores = (0.91, 0.88) if metric in GREATER_IS_BETTER and GREATER_IS_BETTER[metric] else (0.08, 0.12)
+    trials = [("VotingEnsemble", scores[0]), ("LogisticRegression" if classification else "ElasticNet", scores[1])]
     child_ids = []
     for iteration, (algorithm, score) in enumerate(trials):
         child = client.create_run(experiment_id, tags={"mlflow.parentRunId": parent_id, "run_algorithm": algorithm,
                                                        "iteration": str(iteration)})
-        client.log_metric(child.info.run_id, "AUC_weighted", score)
-        client.log_metric(child.info.run_id, "accuracy", score - 0.05)
+        client.log_metric(child.info.run_id, metric, score)
         client.set_terminated(child.info.run_id)
         child_ids.append(child.info.run_id)
-    client.log_metric(parent_id, "AUC_weighted", trials[0][1])
+    client.log_metric(parent_id, metric, trials[0][1])
     client.set_tag(parent_id, "automl_best_child_run_id", child_ids[0])
     client.set_terminated(parent_id)
 

@@ -4,7 +4,7 @@ reuse, azure-core's exceptions translated, and a real endpoint process answering
 import logging
 
 import pytest
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 import amlpipe
 from amlpipe import ConfigError, DeploymentError, ResourceError, client
@@ -154,35 +154,41 @@ def test_refused_cluster_names_the_compute_and_the_quota(cloud, azure_config):
     assert info.value.__cause__ is refusal and "more detail" not in str(info.value)
 
 
-@pytest.mark.parametrize("call, raised, expected, says", [
-    ("models.get", ResourceNotFoundError("Model nope not found"), ResourceError,
-     "model 'nope' version latest in workspace ws: not found"),
-    ("models.get", ClientAuthenticationError("AADSTS7000215: Invalid client secret"), ConfigError,
-     "model 'nope' version latest in workspace ws: authentication failed \\(AADSTS7000215"),
-])
-def test_azure_core_exceptions_become_amlpipe_errors_naming_the_resource(cloud, azure_config, call, raised, expected, says):
-    cloud.state.fail[call] = raised
+def test_azure_core_exceptions_become_amlpipe_errors_naming_the_resource(cloud, azure_config):
     ws = amlpipe.connect(backend="azureml-v2", config_path=azure_config)
-    with pytest.raises(expected, match=says) as info:
+    with pytest.raises(ResourceError, match=r"^model 'nope' is not registered in workspace ws \(models: none\)$"):
+        ws.get_model("nope")  # ResourceNotFoundError: none of that name
+    refusal = ClientAuthenticationError("AADSTS7000215: Invalid client secret")
+    cloud.state.fail["models.get"] = refusal
+    with pytest.raises(ConfigError, match=r"model 'nope': authentication failed \(AADSTS7000215") as info:
         ws.get_model("nope")
-    assert info.value.__cause__ is raised
+    assert info.value.__cause__ is refusal
+    refusal = HttpResponseError(message="Operation returned an invalid status 'Service Unavailable'")
+    cloud.state.fail["models.get"] = refusal
+    with pytest.raises(ResourceError, match="model 'nope': Operation returned an invalid status") as info:
+        ws.get_model("nope")
+    assert info.value.__cause__ is refusal
 
 
-def test_missing_service_and_run_are_resource_errors(cloud, azure_config):
+def test_missing_service_experiment_and_run_are_resource_errors(cloud, azure_config):
     ws = amlpipe.connect(backend="azureml-v2", config_path=azure_config)
-    with pytest.raises(ResourceError, match="endpoint 'nope' in workspace ws: not found"):
+    with pytest.raises(ResourceError, match=r"service 'nope' not found in workspace ws \(services: none\)"):
         ws.get_service("nope")
-    with pytest.raises(ResourceError, match="run 'nope' in experiment 'e': not found"):
-        ws.get_experiment("e").get_run("nope")
+    with pytest.raises(ResourceError, match="experiment 'e' not found in workspace ws"):
+        ws.get_experiment("e")
+    experiment = ws.get_or_create_experiment("e")
+    assert ws.get_experiment("e").name == "e"
+    with pytest.raises(ResourceError, match="run 'nope' not found in experiment 'e'"):
+        experiment.get_run("nope")
     with pytest.raises(ResourceError, match="experiment 'e' has no AutoML run yet"):
-        ws.get_experiment("e").get_run()
+        experiment.get_run()
 
 
 def test_a_failed_job_is_an_error_naming_it(deployed):
     cloud, ws = deployed["cloud"], deployed["ws"]
     cloud.state.job_status = "Failed"
     dataset = ws.get_dataset(SETTINGS.dataset.name)
-    run = ws.get_experiment("e").submit(SETTINGS.automl, dataset, ws.get_compute(SETTINGS.compute.name))
+    run = ws.get_or_create_experiment("e").submit(SETTINGS.automl, dataset, ws.get_compute(SETTINGS.compute.name))
     with pytest.raises(ResourceError, match=f"AutoML job '{run.id}' ended Failed"):
         run.wait_for_completion()
 

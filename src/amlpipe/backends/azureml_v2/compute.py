@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, List
+from typing import Any, List, Optional
 
 from ...errors import ResourceError
 from ...settings import ComputeSettings
@@ -65,7 +65,7 @@ def get_or_create(ws, settings: ComputeSettings) -> AzureV2Compute:
 
 
 def _find(ws, name: str) -> Any:
-    """The compute called ``name``, or None."""
+    """The SDK's compute called ``name``, or None."""
     with translated(f"compute '{name}'"):
         try:
             return ws.ml_client.compute.get(name)
@@ -73,11 +73,14 @@ def _find(ws, name: str) -> Any:
             return None
 
 
-def get(ws, name: str) -> AzureV2Compute:
-    """An existing AmlCompute cluster."""
-    with translated(f"compute '{name}' in workspace {ws.name} (run the setup step first)"):
-        found = ws.ml_client.compute.get(name)
-    return _checked(found, name)
+def get(ws, name: str) -> Optional[AzureV2Compute]:
+    """An existing AmlCompute cluster, or None when there is none.
+
+    Raises:
+        ResourceError: a compute of that name exists but is not an AmlCompute cluster.
+    """
+    found = _find(ws, name)
+    return None if found is None else _checked(found, name)
 
 
 def delete(ws, name: str) -> List[str]:

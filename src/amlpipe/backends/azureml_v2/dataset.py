@@ -74,14 +74,6 @@ def data_asset(frame: pd.DataFrame, settings: DatasetSettings, version: int, fol
     )
 
 
-def _latest(ws, name: str) -> Optional[Any]:
-    with translated(f"dataset '{name}'"):
-        try:
-            return ws.ml_client.data.get(name, label="latest")
-        except sdk.ResourceNotFoundError:
-            return None
-
-
 def register(ws, source: Optional[Union[str, os.PathLike]] = None, settings: Optional[DatasetSettings] = None,
              dataframe: Optional[pd.DataFrame] = None) -> AzureV2Dataset:
     """Upload the data as the next version of an MLTable data asset, unless the latest version holds the same content.
@@ -95,10 +87,11 @@ def register(ws, source: Optional[Union[str, os.PathLike]] = None, settings: Opt
     if settings.schema == "heart-failure":
         data.check_heart_failure(frame, origin)
     digest = data.sha256_of_frame(frame)
-    latest = _latest(ws, settings.name)
-    if latest is not None and (latest.tags or {}).get(SHA_TAG) == digest:
+    latest = get(ws, settings.name)
+    if latest is not None and latest.sha256 == digest:
         logger.info("dataset %s version %s holds the same data; reusing it", latest.name, latest.version)
-        return AzureV2Dataset(latest, origin)
+        latest.source = origin
+        return latest
     version = int(latest.version) + 1 if latest is not None else 1
     with tempfile.TemporaryDirectory(prefix="amlpipe-mltable-") as folder:
         asset = data_asset(frame, settings, version, Path(folder), origin)
@@ -108,16 +101,21 @@ def register(ws, source: Optional[Union[str, os.PathLike]] = None, settings: Opt
     return AzureV2Dataset(registered, origin)
 
 
-def get(ws, name: str, version: Union[int, str] = "latest") -> AzureV2Dataset:
-    where = f"dataset '{name}' version {version} in workspace {ws.name}"
-    with translated(where):
-        if version in (None, "latest"):
-            found = ws.ml_client.data.get(name, label="latest")
-        else:
-            found = ws.ml_client.data.get(name, version=str(version))
+def get(ws, name: str, version: Optional[int] = None) -> Optional[AzureV2Dataset]:
+    """`ml_client.data.get(name, version)` (None: the latest), or None when there is none."""
+    with translated(f"dataset '{name}'"):
+        try:
+            if version is None:
+                found = ws.ml_client.data.get(name, label="latest")
+            else:
+                found = ws.ml_client.data.get(name, version=str(version))
+        except sdk.ResourceNotFoundError:
+            return None
     return AzureV2Dataset(found, "registered")
 
 
 def list_datasets(ws) -> List[AzureV2Dataset]:
+    """The latest version of every data asset."""
     with translated("datasets"):
-        return [get(ws, container.name) for container in ws.ml_client.data.list()]
+        names = [container.name for container in ws.ml_client.data.list()]
+    return [found for found in (get(ws, name) for name in names) if found is not None]

@@ -126,12 +126,13 @@ class AzureV2Service:
             keys = self.workspace.ml_client.online_endpoints.get_keys(self.name)
         return keys.primary_key, keys.secondary_key
 
-    def get_logs(self, lines: int = LOG_LINES) -> str:
-        """`ml_client.online_deployments.get_logs(...)`: the inference server's log (score.py's init() and errors)."""
+    def get_logs(self, lines: Optional[int] = None) -> str:
+        """`ml_client.online_deployments.get_logs(...)`: the inference server's log (score.py's init() and errors),
+        its last ``lines`` lines (default `LOG_LINES`)."""
         try:
             with translated(f"deployment '{DEPLOYMENT_NAME}' of endpoint '{self.name}'"):
                 return self.workspace.ml_client.online_deployments.get_logs(
-                    name=DEPLOYMENT_NAME, endpoint_name=self.name, lines=lines
+                    name=DEPLOYMENT_NAME, endpoint_name=self.name, lines=lines or LOG_LINES
                 ) or ""
         except ResourceError as exc:
             return f"(no logs: {exc})"
@@ -228,9 +229,13 @@ def deploy(ws, model, service: ServiceSettings, inference_config: Optional[Infer
     return AzureV2Service(ws, updated)
 
 
-def get(ws, name: str) -> AzureV2Service:
-    with translated(f"endpoint '{name}' in workspace {ws.name}"):
-        return AzureV2Service(ws, ws.ml_client.online_endpoints.get(name))
+def get(ws, name: str) -> Optional[AzureV2Service]:
+    """`ml_client.online_endpoints.get(name)`, or None when there is none."""
+    with translated(f"endpoint '{name}'"):
+        try:
+            return AzureV2Service(ws, ws.ml_client.online_endpoints.get(name))
+        except sdk.ResourceNotFoundError:
+            return None
 
 
 def list_services(ws) -> List[AzureV2Service]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional
 
-from ...errors import ConfigError, ResourceError
+from ...errors import ConfigError
 from ...settings import AutoMLSettings
+from ..base import BaseExperiment
 from . import sdk
 from .errors import translated
 from .run import AzureV2AutoMLRun
@@ -112,8 +113,8 @@ def automl_job(settings: AutoMLSettings, training_data: Any, compute: Optional[s
     return job
 
 
-class AzureV2Experiment:
-    """An experiment: the ``experiment_name`` jobs are filed under."""
+class AzureV2Experiment(BaseExperiment):
+    """An experiment: the ``experiment_name`` jobs are filed under (SDK v2 has no experiment object)."""
 
     def __init__(self, ws, name: str):
         self.workspace = ws
@@ -148,20 +149,27 @@ class AzureV2Experiment:
         jobs.sort(key=lambda j: getattr(getattr(j, "creation_context", None), "created_at", None) or 0, reverse=True)
         return [AzureV2AutoMLRun(self.workspace, j) for j in jobs]
 
-    def get_run(self, run_id: Optional[str] = None) -> AzureV2AutoMLRun:
-        """An AutoML job by name (`ml_client.jobs.get`), or the latest one."""
-        if run_id in (None, "", "latest"):
-            runs = self.get_runs()
-            if not runs:
-                raise ResourceError(f"experiment '{self.name}' has no AutoML run yet; submit one first")
-            return runs[0]
+    def _find_run(self, run_id: str) -> Optional[AzureV2AutoMLRun]:
+        """`ml_client.jobs.get(run_id)`, or None when there is no such job in this experiment."""
         with translated(f"run '{run_id}' in experiment '{self.name}'"):
-            return AzureV2AutoMLRun(self.workspace, self.workspace.ml_client.jobs.get(run_id))
+            try:
+                job = self.workspace.ml_client.jobs.get(run_id)
+            except sdk.ResourceNotFoundError:
+                return None
+        return AzureV2AutoMLRun(self.workspace, job) if job.experiment_name == self.name else None
 
 
 def get_or_create(ws, name: str) -> AzureV2Experiment:
-    """SDK v2 has no experiment object: jobs name theirs, and Azure creates it on first submit."""
+    """SDK v2 has no experiment object: jobs name theirs, and Azure creates it on the first submit.
+
+    The workspace handle remembers the name, so that `get` finds it before that.
+    """
+    ws.experiments.add(name)
     return AzureV2Experiment(ws, name)
 
 
-get = get_or_create
+def get(ws, name: str) -> Optional[AzureV2Experiment]:
+    """The experiment if a job is filed under it (or this handle named it), else None."""
+    if name in ws.experiments or AzureV2Experiment(ws, name).get_runs():
+        return AzureV2Experiment(ws, name)
+    return None

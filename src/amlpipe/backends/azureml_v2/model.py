@@ -10,10 +10,10 @@ from typing import Any, Dict, List, Optional, Union
 from ...errors import MissingDependencyError, ResourceError
 from . import sdk
 from .errors import translated
-from .run import MLFLOW_MODEL_PATH
 
 logger = logging.getLogger(__name__)
 RUN_TAG = "amlpipe.run_id"
+MLFLOW_MODEL_PATH = "outputs/mlflow-model"  # where an AutoML trial keeps its MLflow model
 # MLflow signature column types -> amlpipe's request field kinds (`amlpipe.contract`).
 FIELD_KINDS = {"boolean": "boolean", "double": "number", "float": "number", "long": "number", "integer": "number",
                "string": "category"}
@@ -100,17 +100,21 @@ def register_from_run(ws, run_id: str, model_name: str, description: str, tags: 
     return AzureV2Model(ws, registered)
 
 
-def get(ws, name: str, version: Union[int, str] = "latest") -> AzureV2Model:
-    with translated(f"model '{name}' version {version} in workspace {ws.name}"):
-        if version in (None, "latest"):
-            found = ws.ml_client.models.get(name, label="latest")
-        else:
-            found = ws.ml_client.models.get(name, version=str(version))
+def get(ws, name: str, version: Optional[int] = None) -> Optional[AzureV2Model]:
+    """`ml_client.models.get(name, version)` (None: the latest), or None when there is none."""
+    with translated(f"model '{name}'"):
+        try:
+            if version is None:
+                found = ws.ml_client.models.get(name, label="latest")
+            else:
+                found = ws.ml_client.models.get(name, version=str(version))
+        except sdk.ResourceNotFoundError:
+            return None
     return AzureV2Model(ws, found)
 
 
 def list_models(ws) -> List[AzureV2Model]:
-    """The latest version of each registered model."""
+    """Every version of every registered model (`ml_client.models.list(name=...)` per model)."""
     with translated("models"):
         names = [container.name for container in ws.ml_client.models.list()]
-    return [get(ws, name) for name in names]
+        return [AzureV2Model(ws, found) for name in names for found in ws.ml_client.models.list(name=name)]

@@ -1,7 +1,8 @@
 """AutoML jobs through SDK v2: status from `ml_client.jobs`, metrics and children from the workspace's MLflow.
 
 The job's name is its MLflow run id. The best trial is the child named by the parent's
-``automl_best_child_run_id`` tag; its MLflow model is under ``outputs/mlflow-model``.
+``automl_best_child_run_id`` tag; its MLflow model is under ``outputs/mlflow-model``
+(`model.MLFLOW_MODEL_PATH`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import pandas as pd
 
 from ...errors import ResourceError
 from ...settings import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from ..base import BaseAutoMLRun
 from .errors import translated
+from .model import AzureV2Model, register_from_run
 
 logger = logging.getLogger(__name__)
 BEST_CHILD_TAG = "automl_best_child_run_id"
-MLFLOW_MODEL_PATH = "outputs/mlflow-model"
 FINISHED = {"Completed", "Failed", "Canceled", "NotResponding", "Paused"}
 POLL_SECONDS = 30
 
@@ -70,7 +72,7 @@ class AzureV2Run:
         return {k: v for k, v in self._mlflow_run().data.metrics.items() if isinstance(v, (int, float))}
 
 
-class AzureV2AutoMLRun(AzureV2Run):
+class AzureV2AutoMLRun(AzureV2Run, BaseAutoMLRun):
     """An AutoML parent job; `sdk_job` is the SDK's job entity as last fetched."""
 
     def __init__(self, ws, sdk_job: Any):
@@ -112,21 +114,14 @@ class AzureV2AutoMLRun(AzureV2Run):
     def get_children(self) -> List[AzureV2Run]:
         return [AzureV2Run(self.workspace, child.info.run_id) for child in self._children()]
 
-    def get_leaderboard(self) -> pd.DataFrame:
-        primary = self.properties.get("primary_metric") or "AUC_weighted"
-        rows = []
-        for child in self._children():
-            tags = child.data.tags
-            rows.append({
-                "iteration": int(tags.get("iteration", -1)),
-                "algorithm": tags.get("run_algorithm", ""),
-                primary: child.data.metrics.get(primary),
-                "duration_s": None,
-                "elapsed_s": None,
-                "run_id": child.info.run_id,
-            })
-        frame = pd.DataFrame(rows, columns=["iteration", "algorithm", primary, "duration_s", "elapsed_s", "run_id"])
-        return frame.sort_values(primary, ascending=False, kind="stable").reset_index(drop=True)
+    def _leaderboard_rows(self) -> List[Dict[str, Any]]:
+        primary = self.primary_metric
+        return [{
+            "iteration": int(child.data.tags.get("iteration", -1)),
+            "algorithm": child.data.tags.get("run_algorithm", ""),
+            "score": child.data.metrics.get(primary),
+            "run_id": child.info.run_id,
+        } for child in self._children()]
 
     def best_child_id(self) -> str:
         """The parent's ``automl_best_child_run_id`` tag.
@@ -153,16 +148,5 @@ class AzureV2AutoMLRun(AzureV2Run):
     def get_training_data(self) -> pd.DataFrame:
         raise ResourceError("the training data of an Azure job is the registered data asset; load it with get_dataset")
 
-    def register_model(self, model_name: Optional[str] = None, description: Optional[str] = None,
-                       tags: Optional[Dict[str, str]] = None):
-        from ...settings import ModelSettings
-        from .model import register_from_run
-
-        defaults = ModelSettings()
-        return register_from_run(
-            self.workspace,
-            self.best_child_id(),
-            model_name or defaults.model_name,
-            defaults.description if description is None else description,
-            dict(defaults.tags if tags is None else tags),
-        )
+    def _register_model(self, model_name: str, description: str, tags: Dict[str, str]) -> AzureV2Model:
+        return register_from_run(self.workspace, self.best_child_id(), model_name, description, tags)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Set
 
 from ...config import WorkspaceConfig
 from ...errors import MissingDependencyError
-from ...workspace import Workspace
+from ..base import BaseWorkspace
 from . import auth as auth_chain
-from . import sdk
+from . import compute, dataset, deployment, experiment, model, sdk
 from .errors import translated
 
 logger = logging.getLogger(__name__)
@@ -18,8 +17,8 @@ logger = logging.getLogger(__name__)
 CLIENT_OPTIONS = {"retry_total": 2, "retry_backoff_factor": 0.5, "connection_timeout": 10, "read_timeout": 60}
 
 
-class AzureV2Workspace(Workspace):
-    """A handle on an Azure ML workspace; `ml_client` is the SDK's `MLClient`."""
+class AzureV2Workspace(BaseWorkspace):
+    """A handle on an Azure ML workspace (`amlpipe.protocols.Workspace`); `ml_client` is the SDK's `MLClient`."""
 
     backend = "azureml-v2"
 
@@ -29,12 +28,10 @@ class AzureV2Workspace(Workspace):
         self.auth_method = auth_method
         self._details: Any = None
         self._mlflow: Any = None
+        self.experiments: Set[str] = set()  # named by get_or_create_experiment, before any job files under them
 
     def __repr__(self) -> str:
         return f"AzureV2Workspace(name={self.name!r})"
-
-    def _concept(self, name: str):
-        return importlib.import_module(f"{__package__}.{name}")
 
     @property
     def name(self) -> str:
@@ -79,6 +76,22 @@ class AzureV2Workspace(Workspace):
             "location": getattr(details, "location", ""),
             "authentication": self.auth_method,
         }
+
+    # What BaseWorkspace leaves to the backend: each is a function of a concept module whose
+    # first argument is the workspace (a method, then). `get` answers None when there is none.
+    get_or_create_experiment = experiment.get_or_create
+    _find_experiment = experiment.get
+    get_or_create_compute = compute.get_or_create
+    _find_compute = compute.get
+    delete_compute = compute.delete
+    register_dataset = dataset.register
+    _find_dataset = dataset.get
+    list_datasets = dataset.list_datasets
+    _find_model = model.get
+    list_models = model.list_models
+    _deploy = deployment.deploy
+    _find_service = deployment.get
+    list_services = deployment.list_services
 
 
 def connect(config: WorkspaceConfig, credential: Any = None) -> AzureV2Workspace:
