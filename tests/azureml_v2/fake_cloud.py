@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Tuple
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -52,6 +53,7 @@ class State:
         self.computes: Dict[str, Any] = {}
         self.data: Dict[str, List[Any]] = {}
         self.jobs: Dict[str, Any] = {}
+        self.trials: Dict[str, Any] = {}  # AutoML's child jobs: found by jobs.get, not listed by jobs.list
         self.models: Dict[str, List[Any]] = {}
         self.endpoints: Dict[str, Any] = {}
         self.servers: Dict[str, Dict[str, Any]] = {}  # endpoint -> pid, port, keys, logs
@@ -185,6 +187,8 @@ class JobOperations(_Operations):
     def get(self, name: str, _record: bool = True):
         if _record:
             self.cloud.record("jobs.get", name=name)
+        if name in self.state.trials:
+            return self.state.trials[name]
         if name not in self.state.jobs:
             raise not_found("Job", name)
         job, status = self.state.jobs[name]
@@ -388,6 +392,8 @@ def run_automl(cloud: Cloud, job) -> str:
         client.log_metric(child.info.run_id, metric, score)
         client.set_terminated(child.info.run_id)
         child_ids.append(child.info.run_id)
+        cloud.state.trials[child.info.run_id] = SimpleNamespace(
+            name=child.info.run_id, status="Completed", experiment_name=job.experiment_name, type="automl_trial")
     client.log_metric(parent_id, metric, trials[0][1])
     client.set_tag(parent_id, "automl_best_child_run_id", child_ids[0])
     client.set_terminated(parent_id)
