@@ -41,6 +41,7 @@ def deployed(heart_csv, tmp_path_factory):
 def test_the_workflow_in_order_with_a_real_endpoint(deployed):
     assert deployed["calls"] == [
         "MLClient.from_config",
+        "workspaces.get",  # the MLflow tracking URI: the experiment is an MLflow experiment
         "compute.get",  # not found ...
         "compute.begin_create_or_update",  # ... so created
         "data.get",  # no version yet ...
@@ -48,7 +49,6 @@ def test_the_workflow_in_order_with_a_real_endpoint(deployed):
         "jobs.create_or_update",
         "jobs.stream",
         "jobs.get",
-        "workspaces.get",  # the MLflow tracking URI, for the best trial
         "models.create_or_update",
         "models.download",  # the MLflow model's signature and conda.yaml
         "online_endpoints.begin_create_or_update",

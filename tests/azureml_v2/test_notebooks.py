@@ -65,7 +65,7 @@ def test_each_notebooks_records(notebook_run):
     assert train["status"] == "Completed" and train["score"] == 0.91 and train["trials"] == 2
     assert train["best_algorithm"] == "VotingEnsemble"
     register = records(output, "04_register")
-    assert register["model_version"] == 1 and register["run_id"] == train["run_id"] and register["auc"] == 0.91
+    assert register["model_version"] == 1 and register["run_id"] == train["run_id"] and register["score"] == 0.91
     deploy = records(output, "05_deploy")
     assert deploy["state"] == "Healthy" and deploy["scoring_uri"].startswith("http://127.0.0.1:")
     consume = records(output, "06_consume")

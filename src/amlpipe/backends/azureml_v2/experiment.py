@@ -160,16 +160,20 @@ class AzureV2Experiment(BaseExperiment):
 
 
 def get_or_create(ws, name: str) -> AzureV2Experiment:
-    """SDK v2 has no experiment object: jobs name theirs, and Azure creates it on the first submit.
+    """The experiment in the workspace's MLflow (`get_experiment_by_name`), created when missing.
 
-    The workspace handle remembers the name, so that `get` finds it before that.
+    SDK v2 has no experiment object; an Azure ML experiment is an MLflow experiment, and jobs
+    file under it by ``experiment_name``.
     """
-    ws.experiments.add(name)
+    with translated(f"experiment '{name}'"):
+        if ws.mlflow.get_experiment_by_name(name) is None:
+            ws.mlflow.create_experiment(name)
+            logger.info("created experiment %s", name)
     return AzureV2Experiment(ws, name)
 
 
 def get(ws, name: str) -> Optional[AzureV2Experiment]:
-    """The experiment if a job is filed under it (or this handle named it), else None."""
-    if name in ws.experiments or AzureV2Experiment(ws, name).get_runs():
-        return AzureV2Experiment(ws, name)
-    return None
+    """The experiment of that name in the workspace's MLflow, or None."""
+    with translated(f"experiment '{name}'"):
+        found = ws.mlflow.get_experiment_by_name(name)
+    return None if found is None else AzureV2Experiment(ws, name)

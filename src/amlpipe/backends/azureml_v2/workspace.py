@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional, Set
+from typing import Any, Dict, Optional
 
 from ...config import WorkspaceConfig
 from ...errors import MissingDependencyError
@@ -28,7 +28,6 @@ class AzureV2Workspace(BaseWorkspace):
         self.auth_method = auth_method
         self._details: Any = None
         self._mlflow: Any = None
-        self.experiments: Set[str] = set()  # named by get_or_create_experiment, before any job files under them
 
     def __repr__(self) -> str:
         return f"AzureV2Workspace(name={self.name!r})"
