@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  amlpipe doctor\n  amlpipe doctor --backend azureml --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    doctor.add_argument("--backend", choices=["local", "azureml"],
+    doctor.add_argument("--backend", choices=["local", "azureml", "azureml-v2"],
                         help="default: AMLPIPE_BACKEND, then config.json, then local")
     doctor.add_argument("--config", metavar="PATH", help="config.json or a folder holding it (default: searched upwards)")
     doctor.add_argument("--json", action="store_true", help="print JSON instead of text")

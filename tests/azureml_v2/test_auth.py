@@ -1,5 +1,6 @@
 """The v2 credential chain: azure-identity's classes, chosen as the v1 chain chooses; never a prompt headless."""
 
+import json
 import subprocess
 import sys
 
@@ -7,7 +8,12 @@ import pytest
 
 from amlpipe.backends.azureml_v2 import auth
 
-from ..azureml.test_auth import CLI, NO_CLI, NO_TTY, SP_AZURE, SP_AZUREML, TTY
+from ..azureml.test_auth import LOGGED_IN as CLI
+from ..azureml.test_auth import NOT_LOGGED_IN as NO_CLI
+from ..azureml.test_auth import SP_AZURE, SP_AZUREML
+
+TTY = lambda: True  # noqa: E731
+NO_TTY = lambda: False  # noqa: E731
 
 
 @pytest.mark.parametrize("environ, cli, tty, chosen, credential", [
@@ -56,3 +62,18 @@ def test_import_amlpipe_and_the_backend_load_no_v2_package():
             "or m.startswith('azureml.dataprep')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_doctor_reports_the_v2_credential_and_config(tmp_path, monkeypatch):
+    from amlpipe import doctor
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"subscription_id": "sub", "resource_group": "rg", "workspace_name": "ws"}))
+    for name, value in {**SP_AZURE, "AZURE_CLIENT_SECRET": "s3cr3t-value"}.items():
+        monkeypatch.setenv(name, value)
+    info = doctor.collect("azureml-v2", str(config), endpoint=("127.0.0.1", 9))  # a closed port: offline
+    assert info["backend"] == "azureml-v2" and info["config_file"] == str(config)
+    assert info["credential"] == "service principal (AZURE_CLIENT_ID)"
+    assert info["workspace"].startswith("ws (resource group rg")
+    assert info["workspace_check"].startswith("offline: cannot reach 127.0.0.1:9")
+    assert "s3cr3t-value" not in json.dumps(info)

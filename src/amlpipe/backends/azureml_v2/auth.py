@@ -7,8 +7,8 @@ The chain, first that can work wins:
 2. the Azure CLI login (`AzureCliCredential`), when ``az account show`` succeeds;
 3. a managed identity (`ManagedIdentityCredential`), when ``IDENTITY_ENDPOINT`` or
    ``MSI_ENDPOINT`` is set (Azure ML compute sets them); a user-assigned one by
-   ``DEFAULT_IDENTITY_CLIENT_ID``;
-4. `InteractiveBrowserCredential` only when a person is at a terminal.
+   ``DEFAULT_IDENTITY_CLIENT_ID``, or ``AZURE_CLIENT_ID`` without a secret;
+4. `InteractiveBrowserCredential` only when a person can answer (`amlpipe.environment.headless`).
 
 Headless (papermill, CI, ``CI=true``) there is never a prompt: a clear error lists what was
 tried. Secrets go to the credential only, never into logs, errors or notebooks. `describe`
@@ -21,16 +21,13 @@ import logging
 import os
 from typing import Any, Callable, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
-from ..azureml.auth import (
-    MANAGED_IDENTITY_VARIABLES,
-    SERVICE_PRINCIPAL_VARIABLES,
-    AuthenticationError,
-    cli_logged_in,
-    headless,
-)
+from ...environment import headless
+from ..azureml.auth import SERVICE_PRINCIPAL_VARIABLES, AuthenticationError, cli_logged_in, identity_client_id
 from . import sdk
 
 logger = logging.getLogger(__name__)
+# Set where a managed identity's token endpoint is (Azure ML compute, App Service); azure-identity reads them.
+MANAGED_IDENTITY_VARIABLES = ("IDENTITY_ENDPOINT", "MSI_ENDPOINT")
 
 
 class Step(NamedTuple):
@@ -50,7 +47,7 @@ def _service_principal(tenant_var: str, values: List[str]) -> Callable[[], Any]:
 
 def steps(environ: Mapping[str, str] = os.environ,
           cli_check: Callable[[], Tuple[bool, str]] = cli_logged_in,
-          stdin_isatty: Optional[Callable[[], bool]] = None) -> Iterator[Step]:
+          stdin_isatty: Optional[Callable[[], bool]] = None, shell: Any = "detect") -> Iterator[Step]:
     """The chain's steps in order, each checked only when the ones before it cannot be used."""
     for tenant_var, client_var, secret_var in SERVICE_PRINCIPAL_VARIABLES:
         names = (tenant_var, client_var, secret_var)
@@ -65,12 +62,12 @@ def steps(environ: Mapping[str, str] = os.environ,
     logged_in, why = cli_check()
     yield Step("Azure CLI", logged_in, why, lambda: sdk.AzureCliCredential())
     endpoint = next((v for v in MANAGED_IDENTITY_VARIABLES if environ.get(v)), None)
-    client_id = environ.get("DEFAULT_IDENTITY_CLIENT_ID")
+    client_id, _ = identity_client_id(environ)  # a user-assigned identity, as the v1 chain finds it
     yield Step("managed identity", endpoint is not None,
                f"managed identity: {endpoint} is set" if endpoint else
                f"managed identity: {' / '.join(MANAGED_IDENTITY_VARIABLES)} not set",
                lambda: sdk.ManagedIdentityCredential(client_id=client_id))
-    if headless(environ, stdin_isatty):
+    if headless(environ, stdin_isatty, shell):
         yield Step("interactive login", False, "interactive login: nobody can answer a prompt here (CI, papermill or no terminal)")
     else:
         yield Step("interactive login", True, "interactive login: a person is at a terminal",
@@ -91,7 +88,7 @@ def resolve(environ: Mapping[str, str] = os.environ, **checks) -> Tuple[Any, str
     """Pick the first credential that can work; returns (azure-identity credential, what was chosen).
 
     Args:
-        checks: Overrides of `steps`' checks (``cli_check``, ``stdin_isatty``), for tests.
+        checks: Overrides of `steps`' checks (``cli_check``, ``stdin_isatty``, ``shell``), for tests and `amlpipe doctor`.
 
     Raises:
         AuthenticationError: nothing works and no person is at a terminal; lists what was tried.

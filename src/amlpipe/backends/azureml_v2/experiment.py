@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 
 from ...errors import ConfigError
 from ...settings import AutoMLSettings
+from ..azureml.limits import MIN_EXPERIMENT_TIMEOUT_MINUTES as MIN_TIMEOUT_MINUTES
 from ..base import BaseExperiment
 from . import sdk
 from .errors import translated
@@ -21,7 +22,6 @@ from .run import AzureV2AutoMLRun
 
 logger = logging.getLogger(__name__)
 
-MIN_TIMEOUT_MINUTES = 15
 # AutoMLSettings field (SDK v1's AutoMLConfig name) -> its SDK v2 call.
 V2_CALLS: Dict[str, str] = {
     "task": "automl.classification(...) / automl.regression(...)",
