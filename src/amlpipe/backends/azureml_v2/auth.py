@@ -19,24 +19,22 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple
 
 from ...environment import headless
-from ..azureml.auth import SERVICE_PRINCIPAL_VARIABLES, AuthenticationError, cli_logged_in, identity_client_id
+from ..azureml.auth import (
+    SERVICE_PRINCIPAL_VARIABLES,
+    AuthenticationError,
+    Step,
+    cli_logged_in,
+    first_usable,
+    identity_client_id,
+)
 from . import sdk
 
 logger = logging.getLogger(__name__)
 # Set where a managed identity's token endpoint is (Azure ML compute, App Service); azure-identity reads them.
 MANAGED_IDENTITY_VARIABLES = ("IDENTITY_ENDPOINT", "MSI_ENDPOINT")
-
-
-class Step(NamedTuple):
-    """One step of the chain: whether it can be used, a line saying why (no secret in it), how to build it."""
-
-    name: str
-    usable: bool
-    why: str
-    build: Optional[Callable[[], Any]] = None
 
 
 def _service_principal(tenant_var: str, values: List[str]) -> Callable[[], Any]:
@@ -76,12 +74,8 @@ def steps(environ: Mapping[str, str] = os.environ,
 
 def describe(environ: Mapping[str, str] = os.environ, **checks) -> Tuple[Optional[str], List[str]]:
     """Which step the chain would use (None when none) and what was found on the way; builds nothing."""
-    tried: List[str] = []
-    for step in steps(environ, **checks):
-        tried.append(step.why)
-        if step.usable:
-            return step.name, tried
-    return None, tried
+    step, tried = first_usable(steps(environ, **checks))
+    return (step.name if step else None), tried
 
 
 def resolve(environ: Mapping[str, str] = os.environ, **checks) -> Tuple[Any, str]:
@@ -93,12 +87,10 @@ def resolve(environ: Mapping[str, str] = os.environ, **checks) -> Tuple[Any, str
     Raises:
         AuthenticationError: nothing works and no person is at a terminal; lists what was tried.
     """
-    tried: List[str] = []
-    for step in steps(environ, **checks):
-        if step.usable:
-            logger.info("authenticating with %s", step.name)
-            return step.build(), step.name
-        tried.append(step.why)
+    step, tried = first_usable(steps(environ, **checks))
+    if step is not None:
+        logger.info("authenticating with %s", step.name)
+        return step.build(), step.name
     raise AuthenticationError(
         "no Azure credentials for a headless run (no interactive login without a terminal). Tried: "
         + "; ".join(tried)
