@@ -77,12 +77,13 @@ def test_optional_settings_reach_the_job():
     assert task["weightColumnName"] == "w" and task["primaryMetric"] == "Accuracy"
 
 
-def test_validation_size_and_allowed_models():
-    settings = amlpipe.AutoMLSettings(experiment_timeout_minutes=15, validation_size=0.2,
-                                      allowed_models=["LogisticRegression"])
+def test_validation_and_test_sizes_allowed_models_and_onnx():
+    settings = amlpipe.AutoMLSettings(experiment_timeout_minutes=15, validation_size=0.2, test_size=0.1,
+                                      allowed_models=["LogisticRegression"], enable_onnx_compatible_models=True)
     task = rest(experiment.automl_job(settings, training_input(), "c", "e"))["properties"]["taskDetails"]
-    assert task["validationDataSize"] == 0.2
+    assert task["validationDataSize"] == 0.2 and task["testDataSize"] == 0.1
     assert task["trainingSettings"]["allowedTrainingAlgorithms"] == ["LogisticRegression"]
+    assert task["trainingSettings"]["enableOnnxCompatibleModels"] is True
 
 
 def test_every_automl_setting_is_mapped_or_refused():

@@ -30,6 +30,8 @@ V2_CALLS: Dict[str, str] = {
     "n_cross_validations": "automl.<task>(n_cross_validations=...)",
     "validation_size": "automl.<task>(validation_data_size=...)",
     "weight_column_name": "automl.<task>(weight_column_name=...)",
+    "test_size": "automl.<task>(test_data_size=...)",
+    "enable_onnx_compatible_models": "set_training(enable_onnx_compatible_models=...)",
     "experiment_timeout_minutes": "set_limits(timeout_minutes=...) (whole minutes, at least 15)",
     "max_concurrent_iterations": "set_limits(max_concurrent_trials=...)",
     "enable_early_stopping": "set_limits(enable_early_termination=...)",
@@ -68,11 +70,11 @@ def refuse_unsupported(settings: AutoMLSettings) -> None:
 
 
 def automl_job(settings: AutoMLSettings, training_data: Any, compute: Optional[str], experiment_name: str,
-               validation_data: Any = None, **extra: Any):
+               validation_data: Any = None, test_data: Any = None, **extra: Any):
     """The SDK's AutoML job entity for ``settings`` (`automl.classification` or `automl.regression`), not yet submitted.
 
     Args:
-        training_data, validation_data: `Input(type="mltable", ...)` of the data assets.
+        training_data, validation_data, test_data: `Input(type="mltable", ...)` of the data assets.
         compute: The AmlCompute cluster's name.
         extra: More arguments of `automl.<task>` (the pipeline passes ``outputs``).
     """
@@ -82,6 +84,8 @@ def automl_job(settings: AutoMLSettings, training_data: Any, compute: Optional[s
         "validation_data_size": settings.validation_size,
         "weight_column_name": settings.weight_column_name,
         "validation_data": validation_data,
+        "test_data_size": settings.test_size,
+        "test_data": test_data,
     }
     make = sdk.automl.classification if settings.task == "classification" else sdk.automl.regression
     arguments = {
@@ -107,6 +111,7 @@ def automl_job(settings: AutoMLSettings, training_data: Any, compute: Optional[s
     job.set_training(
         enable_vote_ensemble=settings.enable_voting_ensemble,
         enable_stack_ensemble=settings.enable_stack_ensemble,
+        enable_onnx_compatible_models=settings.enable_onnx_compatible_models,
         allowed_training_algorithms=list(settings.allowed_models) if settings.allowed_models else None,
         blocked_training_algorithms=list(settings.blocked_models) if settings.blocked_models else None,
     )
@@ -124,7 +129,7 @@ class AzureV2Experiment(BaseExperiment):
         return f"AzureV2Experiment(name={self.name!r})"
 
     def submit(self, config: AutoMLSettings, training_data, compute_target=None, validation_data=None,
-               show_output: bool = False, progress: str = "auto") -> AzureV2AutoMLRun:
+               show_output: bool = False, progress: str = "auto", test_data=None) -> AzureV2AutoMLRun:
         """Build the AutoML job and submit it (`ml_client.jobs.create_or_update`); the job goes on in Azure.
 
         Nothing waits here: call `wait_for_completion(show_output=True)`, which streams the job's log.
@@ -135,6 +140,7 @@ class AzureV2Experiment(BaseExperiment):
             compute_target.name if compute_target is not None else None,
             self.name,
             validation_data.as_input() if validation_data is not None else None,
+            test_data.as_input() if test_data is not None else None,
         )
         with translated(f"AutoML job in experiment '{self.name}'"):
             submitted = self.workspace.ml_client.jobs.create_or_update(job)
