@@ -134,10 +134,11 @@ class AzureV2AutoMLRun(AzureV2Run, BaseAutoMLRun):
             raise ResourceError(f"AutoML job '{self.id}' names no best trial yet (tag {BEST_CHILD_TAG}); is it Completed?")
         return best
 
-    def get_output(self) -> Tuple[AzureV2Run, Any]:
-        """The best trial and, as with v1 without the AutoML runtime, no fitted model object (None).
+    def get_output(self, return_onnx_model: bool = False) -> Tuple[AzureV2Run, Any]:
+        """The best trial and, as with v1 without the AutoML runtime, no model object (None), ONNX or not.
 
-        The best trial's MLflow model is registered by `register_model`, and loaded with `Model.load`.
+        The best trial's MLflow model is registered by `register_model`, and loaded with `Model.load`;
+        with ``enable_onnx_compatible_models`` its ONNX model stays in the trial's outputs.
         """
         return AzureV2Run(self.workspace, self.best_child_id()), None
 
