@@ -64,9 +64,10 @@ def init():
     """Load the model, its input schema and, when keys are enabled, the keys."""
     global predictor, labels, schema, keys, max_rows
     folder = find_model_dir(os.environ["AZUREML_MODEL_DIR"])
-    metadata_file = folder / "metadata.json"
-    metadata = json.loads(metadata_file.read_text()) if metadata_file.exists() else {}
-    # Without metadata (a model AutoML registered on Azure) any numeric fields are accepted.
+    # The model's metadata, else the one deployed beside this script (the azureml-v2 backend writes it
+    # from the MLflow model's signature); without either, any numeric fields are accepted.
+    metadata_file = next((f for f in (folder / "metadata.json", Path(__file__).with_name("metadata.json")) if f.is_file()), None)
+    metadata = json.loads(metadata_file.read_text()) if metadata_file else {}
     schema = metadata.get("input_schema")
     predictor = None
     if schema and metadata.get("onnx_file"):  # the local backend's ONNX export, checked against model.pkl

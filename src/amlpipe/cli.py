@@ -29,6 +29,7 @@ EPILOG_RUN = """examples:
   amlpipe run --settings my-settings.yaml         # e.g. automl: {iterations: 20, blocked_models: [XGBoost]}
   amlpipe run --notebooks my-project              # the notebooks `amlpipe init my-project` copied
   amlpipe run --backend azureml --config config.json
+  amlpipe run --backend azureml-v2 --config config.json --budget-minutes 15   # Azure ML SDK v2, managed online endpoint
 """
 EPILOG_INIT = """examples:
   amlpipe init my-project                         # then open my-project/01_setup.ipynb in Jupyter
@@ -46,7 +47,7 @@ EPILOG_TRAIN = """examples:
 
 
 def _add_workspace_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=["local", "azureml"],
+    parser.add_argument("--backend", choices=["local", "azureml", "azureml-v2"],
                         help="default: AMLPIPE_BACKEND, then config.json, then local")
     parser.add_argument("--config", metavar="PATH", help="config.json or a folder holding it (default: searched upwards)")
     parser.add_argument("--workspace", metavar="DIR", help="local backend's workspace folder (default: .amlpipe)")
@@ -191,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  amlpipe doctor\n  amlpipe doctor --backend azureml --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    doctor.add_argument("--backend", choices=["local", "azureml"],
+    doctor.add_argument("--backend", choices=["local", "azureml", "azureml-v2"],
                         help="default: AMLPIPE_BACKEND, then config.json, then local")
     doctor.add_argument("--config", metavar="PATH", help="config.json or a folder holding it (default: searched upwards)")
     doctor.add_argument("--json", action="store_true", help="print JSON instead of text")

@@ -19,6 +19,7 @@ from typing import Optional, Union
 
 from .errors import ConfigError
 
+AZURE_BACKENDS = ("azureml", "azureml-v2")  # the backends that need an Azure config.json
 AZURE_KEYS = ("subscription_id", "resource_group", "workspace_name")
 # Workspace.from_config's order: each of these over the whole way up before the next.
 _CANDIDATES = (os.path.join(".azureml", "config.json"), os.path.join("aml_config", "config.json"), "config.json")
@@ -29,7 +30,8 @@ class WorkspaceConfig:
     """What `config.json` (or its absence) says about the workspace.
 
     Attributes:
-        backend: The backend's name (``"local"``, ``"azureml"``; `amlpipe.backends` knows them all).
+        backend: The backend's name (``"local"``, ``"azureml"`` for SDK v1, ``"azureml-v2"`` for SDK v2;
+            `amlpipe.backends` knows them all).
         backend_source: Where that choice came from, for error messages.
         path: The file it came from, or None when there was none.
         subscription_id, resource_group, workspace_name: The Azure workspace, when given.
@@ -80,7 +82,7 @@ def load_config(
     """Read the config file (if any) and settle the backend.
 
     Raises:
-        ConfigError: malformed JSON, or an Azure key missing for the azureml backend; the
+        ConfigError: malformed JSON, or an Azure key missing for an Azure backend; the
             message names the file and the key. (`amlpipe.backends.get` checks the backend's name.)
     """
     file = find_config_file(path, start)
@@ -106,16 +108,16 @@ def load_config(
     if chosen is None:
         chosen, source = ("azureml", f"{file} (an Azure config)") if file is not None else ("local", "the default")
 
-    if chosen == "azureml":
+    if chosen in AZURE_BACKENDS:
         if file is None:
             raise ConfigError(
-                "the azureml backend needs a config.json with "
+                f"the {chosen} backend needs a config.json with "
                 f"{', '.join(AZURE_KEYS)} (download it from the Azure ML studio); none found"
             )
         for key in AZURE_KEYS:
             value = data.get(key)
             if not isinstance(value, str) or not value.strip():
-                raise ConfigError(f"{file}: key '{key}' is missing or empty (needed by the azureml backend)")
+                raise ConfigError(f"{file}: key '{key}' is missing or empty (needed by the {chosen} backend)")
     return WorkspaceConfig(
         backend=chosen,
         path=file,

@@ -1,6 +1,6 @@
 """`amlpipe doctor`: a preflight to run before spending money.
 
-Versions, the config file found, the backend, which credential the azureml backend's chain
+Versions, the config file found, the backend, which credential the Azure backend's chain
 would use (its name and why, never a secret), Azure's budget floor, the compute and
 service names, and whether the workspace answers. Offline it says so within seconds.
 """
@@ -44,15 +44,15 @@ def reachable(endpoint: Optional[Tuple[str, int]] = None, timeout: float = REACH
         return False, f"offline: cannot reach {host}:{port} ({type(exc).__name__}: {exc})"
 
 
-def _workspace_answers(config, auth, timeout: float) -> str:
-    """Open the workspace in a thread; a silent network must not hold the preflight up."""
-    from .backends.azureml.workspace import connect
-
+def _workspace_answers(config, auth, timeout: float, connect) -> str:
+    """Open the workspace in a thread (``connect(config, auth)``, then its summary: SDK v2 reaches Azure only
+    then); a silent network must not hold the preflight up."""
     outcome: Dict[str, str] = {}
 
     def attempt() -> None:
         try:
             ws = connect(config, auth)
+            ws.summary()
             outcome["text"] = f"workspace {ws.name} answers"
         except Exception as exc:  # noqa: BLE001 - any failure is the answer the preflight reports
             outcome["text"] = f"workspace does not answer: {exc}"
@@ -88,8 +88,14 @@ def collect(backend: Optional[str] = None, config_path: Optional[str] = None,
         info.update(budget_floor_minutes=None, credential=None, workspace=os.environ.get("AMLPIPE_WORKSPACE") or ".amlpipe")
         return info
 
-    from .backends.azureml import auth
     from .backends.azureml.limits import MIN_EXPERIMENT_TIMEOUT_MINUTES
+
+    if config.backend == "azureml-v2":
+        from .backends.azureml_v2 import auth
+        from .backends.azureml_v2.workspace import connect
+    else:
+        from .backends.azureml import auth
+        from .backends.azureml.workspace import connect
 
     chosen, tried = auth.describe()
     info.update(
@@ -107,7 +113,7 @@ def collect(backend: Optional[str] = None, config_path: Optional[str] = None,
         info["workspace_check"] = "not checked: it would need an interactive login"
     else:
         credential, _ = auth.resolve()
-        info["workspace_check"] = _workspace_answers(config, credential, connect_timeout)
+        info["workspace_check"] = _workspace_answers(config, credential, connect_timeout, connect)
     return info
 
 

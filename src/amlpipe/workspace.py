@@ -24,7 +24,7 @@ def connect(
     """Connect to the workspace, as `Workspace.from_config()` does.
 
     Args:
-        backend: A registered backend's name (``"local"``, ``"azureml"``); default from
+        backend: A registered backend's name (``"local"``, ``"azureml"``, ``"azureml-v2"``); default from
             `AMLPIPE_BACKEND`, config.json, or ``local`` when there is no config.json.
         config_path: config.json or a folder holding it; default: searched upwards from
             the working folder.

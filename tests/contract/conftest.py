@@ -4,7 +4,8 @@ A world is a workspace holding: an experiment with two AutoML runs (``first``: c
 on AUC_weighted, then ``latest``: regression on normalized_root_mean_squared_error), a model
 registered twice from ``first``, the heart-failure dataset, and a service serving the model.
 The local world is real (AutoML on the real rows, MLflow, a server on loopback); the azureml
-world runs on the recording fakes of the SDK (tests/azureml/fake_sdk.py).
+world runs on the recording fakes of the SDK (tests/azureml/fake_sdk.py), the azureml-v2 world
+on the recording fake of `MLClient` (tests/azureml_v2/fake_cloud.py).
 
 A new backend joins the registry in `amlpipe.backends` and adds its builder to `BUILDERS`.
 """
@@ -22,6 +23,7 @@ from amlpipe import backends
 from amlpipe.protocols import AutoMLRun, Service, Workspace
 
 from ..azureml.conftest import azure_config, cloud, scoring_uri, tabular_dataset  # noqa: F401 (the azureml world's fixtures)
+from ..azureml_v2.conftest import fake_azure
 
 AZURE_MIN_BUDGET_MINUTES = 15
 MODEL = "contract-model"
@@ -103,10 +105,31 @@ def azureml_world(request) -> World:
     return World(ws, first, latest, dataset, compute, service, lambda: first, False, heart_csv)
 
 
+# Azure ML SDK v2 refuses budgets under 15 whole minutes and a project path; the fake runs at once all the same.
+V2_CLASSIFICATION = {"automl.experiment_timeout_minutes": AZURE_MIN_BUDGET_MINUTES, "automl.iterations": 4}
+V2_REGRESSION = {**REGRESSION, **V2_CLASSIFICATION}
+
+
+@pytest.fixture(scope="module")
+def azureml_v2_world(heart_csv, tmp_path_factory):
+    """The azureml-v2 world on the recording fake of `MLClient` (tests/azureml_v2/fake_cloud.py): AutoML runs in
+    a real MLflow store, the endpoint a real server process. Built once per module, as the local world is."""
+    with fake_azure(tmp_path_factory.mktemp("contract-v2")) as (_, config):
+        ws = amlpipe.connect(backend="azureml-v2", config_path=config)
+        dataset = ws.register_dataset(heart_csv)
+        compute = ws.get_or_create_compute(amlpipe.ComputeSettings())
+        experiment = ws.get_or_create_experiment(EXPERIMENT)
+        first = experiment.submit(amlpipe.Settings().override(V2_CLASSIFICATION).automl, dataset, compute)
+        latest = experiment.submit(amlpipe.Settings().override(V2_REGRESSION).automl, dataset, compute)
+        service = _register_and_deploy(ws, first, "contract-service", {})
+        yield World(ws, first, latest, dataset, compute, service, lambda: first, False, heart_csv)
+
+
 # backend name -> how to build its world from the test's request
 BUILDERS = {
     "local": lambda request: request.getfixturevalue("local_world"),
     "azureml": azureml_world,
+    "azureml-v2": lambda request: request.getfixturevalue("azureml_v2_world"),
 }
 
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 from typing import Dict
 
 from ..errors import ConfigError
-from . import azureml, local
+from . import azureml, azureml_v2, local
 from .base import Backend
 
-REGISTRY: Dict[str, Backend] = {backend.name: backend for backend in (local.BACKEND, azureml.BACKEND)}
+REGISTRY: Dict[str, Backend] = {backend.name: backend for backend in (local.BACKEND, azureml.BACKEND, azureml_v2.BACKEND)}
 
 
 def get(name: str, source: str = "the caller") -> Backend:

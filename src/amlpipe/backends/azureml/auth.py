@@ -25,7 +25,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Any, Callable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple
 
 from ...environment import headless
 from ...errors import ConfigError
@@ -161,14 +161,20 @@ def steps(environ: Mapping[str, str] = os.environ,
         yield Step("interactive login", True, "interactive login: a person can answer", sdk.InteractiveLoginAuthentication)
 
 
-def describe(environ: Mapping[str, str] = os.environ, **checks) -> Tuple[Optional[str], List[str]]:
-    """Which step the chain would use (None when none) and what was found on the way; builds nothing."""
+def first_usable(chain: Iterable[Step]) -> Tuple[Optional[Step], List[str]]:
+    """The first usable step of ``chain`` (None when none) and why of each step looked at; builds nothing."""
     tried: List[str] = []
-    for step in steps(environ, **checks):
+    for step in chain:
         tried.append(step.why)
         if step.usable:
-            return step.name, tried
+            return step, tried
     return None, tried
+
+
+def describe(environ: Mapping[str, str] = os.environ, **checks) -> Tuple[Optional[str], List[str]]:
+    """Which step the chain would use (None when none) and what was found on the way; builds nothing."""
+    step, tried = first_usable(steps(environ, **checks))
+    return (step.name if step else None), tried
 
 
 def resolve(environ: Mapping[str, str] = os.environ, **checks) -> Tuple[Any, str]:
@@ -182,12 +188,10 @@ def resolve(environ: Mapping[str, str] = os.environ, **checks) -> Tuple[Any, str
     Raises:
         AuthenticationError: nothing works and nobody can log in interactively; lists what was tried.
     """
-    tried: List[str] = []
-    for step in steps(environ, **checks):
-        if step.usable:
-            logger.info("authenticating with %s", step.name)
-            return step.build(), step.name
-        tried.append(step.why)
+    step, tried = first_usable(steps(environ, **checks))
+    if step is not None:
+        logger.info("authenticating with %s", step.name)
+        return step.build(), step.name
     raise AuthenticationError(
         "no Azure credentials for a headless run (no interactive login without a person to answer). Tried: "
         + "; ".join(tried)
