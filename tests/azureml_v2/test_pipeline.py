@@ -75,3 +75,16 @@ def test_the_register_script_registers_an_mlflow_model(tmp_path):
     version = MlflowClient(tracking_uri=uri).get_model_version("heart-failure-automl", "1")
     assert version.description == "aml heart failure project sdk"
     assert version.tags == {"task": "heart-failure-prediction"}
+
+
+def test_the_pipeline_commands_say_they_do_not_run_on_this_backend_yet(cloud, azure_config):
+    import pytest
+
+    from amlpipe.pipeline import build
+
+    ws = amlpipe.connect(backend="azureml-v2", config_path=azure_config)
+    with pytest.raises(amlpipe.ConfigError, match="run the pipeline: `amlpipe pipeline` does not run on backend 'azureml-v2'"):
+        ws.run_pipeline(build(SETTINGS), dataset=None)
+    with pytest.raises(amlpipe.ConfigError, match="list published pipelines"):
+        ws.list_published_pipelines()
+    assert not [name for name in cloud.names() if name.startswith("jobs.")]  # nothing was submitted

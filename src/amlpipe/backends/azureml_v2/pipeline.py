@@ -13,8 +13,9 @@ import shlex
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, List, Optional
 
+from ...errors import ConfigError
 from ...settings import Settings
 from . import sdk
 from .deployment import INFERENCE_IMAGE
@@ -76,3 +77,34 @@ def submit(ws, settings: Settings, dataset, compute) -> Any:
         submitted = ws.ml_client.jobs.create_or_update(job)
     logger.info("submitted pipeline %s (%s)", submitted.name, getattr(submitted, "studio_url", ""))
     return submitted
+
+
+# The workspace's pipeline methods (`amlpipe.protocols.Workspace`): `amlpipe pipeline` runs the
+# challenge on the local and azureml backends; on this backend only `submit` above exists so far.
+def _not_wired(ws, action: str):
+    raise ConfigError(
+        f"{action}: `amlpipe pipeline` does not run on backend {ws.backend!r} yet; use backend 'local' or "
+        "'azureml', or submit the @dsl.pipeline job with amlpipe.backends.azureml_v2.pipeline.submit"
+    )
+
+
+def run(ws, definition: Any, dataset: Any, allow_reuse: bool = True,
+        on_step: Optional[Callable[[str], None]] = None, **options: Any) -> Any:
+    _not_wired(ws, "run the pipeline")
+
+
+def publish(ws, definition: Any, description: str = "") -> Any:
+    _not_wired(ws, "publish the pipeline")
+
+
+def list_published(ws) -> List[Any]:
+    _not_wired(ws, "list published pipelines")
+
+
+def submit_published(ws, name: str, version: Any = "latest", allow_reuse: bool = True,
+                     on_step: Optional[Callable[[str], None]] = None) -> Any:
+    _not_wired(ws, f"submit published pipeline '{name}'")
+
+
+def schedule(ws, published: Any, recurrence: str) -> Any:
+    _not_wired(ws, "schedule the pipeline")

@@ -9,7 +9,7 @@ from ...config import WorkspaceConfig
 from ...errors import MissingDependencyError
 from ..base import BaseWorkspace
 from . import auth as auth_chain
-from . import compute, dataset, deployment, experiment, model, sdk
+from . import compute, dataset, deployment, experiment, model, pipeline, sdk
 from .errors import translated
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,11 @@ class AzureV2Workspace(BaseWorkspace):
     _deploy = deployment.deploy
     _find_service = deployment.get
     list_services = deployment.list_services
+    run_pipeline = pipeline.run
+    publish_pipeline = pipeline.publish
+    list_published_pipelines = pipeline.list_published
+    submit_published_pipeline = pipeline.submit_published
+    schedule_pipeline = pipeline.schedule
 
 
 def connect(config: WorkspaceConfig, credential: Any = None) -> AzureV2Workspace:
