@@ -131,17 +131,16 @@ def read_body(request, limit):
 def predict(parsed):
     """Predictions for a checked request, as the JSON answer."""
     if predictor.classes is None:  # regression
+        chosen = None
         answer = {"result": [float(v) for v in predictor.predict(parsed.columns)]}
-        if parsed.method == "explain":
-            answer["explanations"] = serving.explanations(predictor, parsed.columns)
-        return answer
-    index, proba = predictor.classify(parsed.columns)
-    answer = {"result": [labels[i] for i in index]}
-    if parsed.method == "predict_proba":
-        answer["classes"] = labels
-        answer["probabilities"] = proba.round(6).tolist()
+    else:
+        chosen, proba = predictor.classify(parsed.columns)
+        answer = {"result": [labels[i] for i in chosen]}
+        if parsed.method == "predict_proba":
+            answer["classes"] = labels
+            answer["probabilities"] = proba.round(6).tolist()
     if parsed.method == "explain":
-        answer["explanations"] = serving.explanations(predictor, parsed.columns)
+        answer["explanations"] = serving.explanations(predictor, parsed.columns, chosen=chosen)
     return answer
 
 

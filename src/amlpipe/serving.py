@@ -384,13 +384,15 @@ def describe(predictor: Any) -> str:
 
 
 
-def explanations(predictor: Any, columns: Dict[str, List[Any]], top: int = 5) -> List[List[Dict[str, Any]]]:
+def explanations(predictor: Any, columns: Dict[str, List[Any]], top: int = 5,
+                 chosen: Optional[np.ndarray] = None) -> List[List[Dict[str, Any]]]:
     """For each record, the ``top`` fields that move its answer most, with their contributions.
 
     A field's contribution is how much the answer (the probability of the predicted class, or
     the predicted value) drops when that field is taken away, that is, sent as missing and so
     replaced by what the model imputes (the training median, or the most frequent value): one
     extra prediction per field, all in one batch. Positive contributions push towards the answer.
+    ``chosen``: the records' predicted class indices when the caller has them already.
     """
     names = list(columns)
     n = len(columns[names[0]])
@@ -400,7 +402,8 @@ def explanations(predictor: Any, columns: Dict[str, List[Any]], top: int = 5) ->
     if predictor.classes is None:
         answers = np.asarray(predictor.predict(batch), dtype=float).reshape(len(names) + 1, n)
     else:
-        chosen, _ = predictor.classify(columns)
+        if chosen is None:
+            chosen, _ = predictor.classify(columns)
         proba = predictor.predict_proba(batch)
         answers = proba[np.arange(len(proba)), np.tile(chosen, len(names) + 1)].reshape(len(names) + 1, n)
     contributions = answers[0] - answers[1:]  # fields x records
