@@ -110,7 +110,7 @@ def compare_with_model(service, model, frame, rows: int = 50, label: Optional[st
 
     label = label or model.properties.get("label_column_name")
     sample = frame.drop(columns=[c for c in (label,) if c in frame.columns]).head(rows)
-    answer = service.run({"data": sample.to_dict("records")})["result"]
+    answer = service.run({"data": records_of(sample)})["result"]
     try:
         predicted = contract.label_values(list(model.load().predict(sample)))
     except MissingDependencyError as exc:  # an Azure AutoML model without its runtime here
@@ -119,6 +119,21 @@ def compare_with_model(service, model, frame, rows: int = 50, label: Optional[st
     result = pd.DataFrame({"endpoint": answer, "model": predicted}, index=sample.index)
     result["agree"] = [None if m is None else e == m for e, m in zip(result["endpoint"], result["model"])]
     return result
+
+
+def records_of(frame) -> list:
+    """A DataFrame's rows as request records: plain JSON values, a missing value as null."""
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+            for row in frame.to_dict("records")]
+
+
+def malformed(record: Mapping[str, Any]) -> Dict[str, Any]:
+    """``record`` with a mistake the endpoint refuses with a 400: text in its first number field,
+    or (with no number field) its first field left out."""
+    numbers = [k for k, v in record.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if numbers:
+        return {**record, numbers[0]: "not a number"}
+    return {k: v for k, v in list(record.items())[1:]}
 
 
 def describe_comparison(comparison) -> str:

@@ -28,7 +28,8 @@ def class_balance(df: pd.DataFrame, label: str):
 
 
 def features_by_outcome(df: pd.DataFrame, label: str):
-    """One panel per feature: distributions by class (boxes for numbers, rates for 0/1 columns)."""
+    """One panel per feature: distributions by class (boxes for numbers, rates for 0/1 columns, the
+    share of the most frequent value for text columns)."""
     import matplotlib.pyplot as plt
 
     features = [c for c in df.columns if c != label]
@@ -38,7 +39,12 @@ def features_by_outcome(df: pd.DataFrame, label: str):
     classes = sorted(df[label].unique())
     for ax, feature in zip(np.ravel(axes), features):
         values = df[feature]
-        if set(values.dropna().unique()) <= {0, 1}:
+        if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            top = values.mode().iloc[0] if values.notna().any() else None
+            rates = [(values[df[label] == c] == top).mean() for c in classes]
+            ax.bar([str(c) for c in classes], rates, color=["#4c72b0", "#dd8452"][: len(classes)])
+            ax.set_ylabel(f"share = {str(top)[:12]}")
+        elif set(values.dropna().unique()) <= {0, 1}:
             rates = [values[df[label] == c].mean() for c in classes]
             ax.bar([str(c) for c in classes], rates, color=["#4c72b0", "#dd8452"][: len(classes)])
             ax.set_ylabel("share = 1")
@@ -78,19 +84,24 @@ def best_score_over_time(leaderboard: pd.DataFrame, metric: str, greater_is_bett
 
 
 def roc_curve(oof: pd.DataFrame, positive: Optional[str] = None):
-    """ROC curve of out-of-fold probabilities (columns y_true, proba_<class>)."""
+    """ROC curve of out-of-fold probabilities (columns y_true, proba_<class>): the positive class's
+    for two classes, one curve per class against the rest for more."""
     from sklearn.metrics import roc_auc_score, roc_curve as sk_roc_curve
 
-    positive = positive or [c for c in oof.columns if c.startswith("proba_")][-1]
-    cls = positive.removeprefix("proba_")
-    truth = oof["y_true"].astype(str) == cls
-    fpr, tpr, _ = sk_roc_curve(truth, oof[positive])
+    columns = [c for c in oof.columns if c.startswith("proba_")]
+    if positive is None:
+        positive = columns[-1] if len(columns) == 2 else None
     fig, ax = _figure(4.5, 4.5)
-    ax.plot(fpr, tpr, label=f"AUC {roc_auc_score(truth, oof[positive]):.3f}")
+    for column in [positive] if positive else columns:
+        cls = column.removeprefix("proba_")
+        truth = oof["y_true"].astype(str) == cls
+        fpr, tpr, _ = sk_roc_curve(truth, oof[column])
+        name = f"{cls}: " if not positive else ""
+        ax.plot(fpr, tpr, label=f"{name}AUC {roc_auc_score(truth, oof[column]):.3f}")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
-    ax.set_title("ROC (out-of-fold)")
+    ax.set_title("ROC (out-of-fold)" if positive else "ROC, each class against the rest (out-of-fold)")
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig

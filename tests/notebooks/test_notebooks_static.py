@@ -19,7 +19,7 @@ PASSED = {
     "03_train": EVERYWHERE | {"PROGRESS"},
     "04_register": EVERYWHERE,
     "05_deploy": EVERYWHERE,
-    "06_consume": EVERYWHERE | {"DATA"},
+    "06_consume": EVERYWHERE,
     "07_cleanup": EVERYWHERE,
     "08_pipeline": EVERYWHERE | {"DATA", "DEPLOY", "PUBLISH"},
 }
