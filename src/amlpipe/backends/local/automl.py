@@ -55,7 +55,7 @@ from ...errors import DataError
 from ...settings import AutoMLSettings
 from .budget import Budget, plan_scoring, probe_fit_seconds, search_seconds, trial_fit_seconds
 from .candidates import Candidate, cv_splitters, fixed_candidates, out_of_fold, score, with_forest_size
-from .ensemble import pick_final
+from .ensemble import pick_final, refit_seconds
 from .featurize import build_featurizer
 from .learners import algorithm_name, learners_for
 from .search import Trial, choose_validation, native_estimator, read_trial_log, run_flaml
@@ -269,18 +269,26 @@ def run_search(
             scoring_splitter = cv_splitters(task, plan.folds, seed)[1]
         scoring_folds = list(scoring_splitter.split(np.zeros(len(y)), y))
         on_stage(f"scoring {len(plan.kept)} candidates out of fold ({plan.folds} folds)")
-        for name in plan.kept:
+        left_out = []
+        for name in plan.kept + plan.later:
+            # Room kept for refitting the slowest candidate scored so far (the final model may be it).
+            refit = max((refit_seconds(c, plan.folds) for c in candidates), default=0.0)
+            if name in plan.later and costs[name] * (plan.folds + 1) + refit > budget.left() - reserve:
+                left_out.append(name)  # the plan's estimate still says no, now from the time measured
+                continue
             estimator = pool[name]
             if name in plan.sizes:
                 estimator = clone(estimator).set_params(n_estimators=plan.sizes[name])
             pipeline = Pipeline([("featurize", clone(featurizer)), ("model", clone(estimator))])
-            deadline = budget.deadline - reserve - costs[name]  # room for its refit
+            deadline = budget.deadline - reserve - max(costs[name], refit)  # room for a refit
             oof, per_fold = out_of_fold(pipeline, features, y, scoring_folds, task, len(codes or ()), w, deadline)
             if oof is None:
                 cuts.append(f"{name} given up while scored out of fold ({per_fold:.1f} s a fold)")
                 continue
             candidates.append(Candidate(name, estimator, score(primary, task, y, oof, codes, w), oof,
                                         fit_seconds=per_fold))
+        if left_out:
+            cuts.append(f"left out {', '.join(left_out)}")
         if candidates:
             best, weights, candidates, more_cuts = pick_final(
                 candidates, y, settings, codes, w, scoring_splitter, on_stage, lambda: budget.left() - reserve)

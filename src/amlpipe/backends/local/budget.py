@@ -52,7 +52,7 @@ def probe_fit_seconds(estimator, X: np.ndarray, y: np.ndarray, n_fit: int, seed:
     Fits are timed on up to `PROBE_ROWS` rows, for tree ensembles twice (with `PROBE_SIZE`
     trees or rounds and a quarter of that) so that the fixed cost of a fit (thread pools,
     data set construction) is not scaled with the trees; the estimate is scaled by
-    ``n log n`` in rows.
+    ``n log n`` in rows, down as well as up (a fold of the probed rows costs less than all of them).
     """
     rows = min(len(X), PROBE_ROWS)
     index = np.random.default_rng(seed).choice(len(X), rows, replace=False) if rows < len(X) else slice(None)
@@ -67,8 +67,8 @@ def probe_fit_seconds(estimator, X: np.ndarray, y: np.ndarray, n_fit: int, seed:
         large = _timed_fit(clone(estimator).set_params(n_estimators=PROBE_SIZE), Xs, ys)
         per_unit = max(large - small, 0.0) / (PROBE_SIZE - PROBE_SIZE // 4)
         seconds = max(large + per_unit * (size - PROBE_SIZE), large)
-    if n_fit > rows:
-        seconds *= n_fit / rows * math.log(n_fit) / math.log(max(rows, 2))
+    if n_fit != rows:
+        seconds *= n_fit / rows * math.log(max(n_fit, 2)) / math.log(max(rows, 2))
     return seconds
 
 
@@ -91,12 +91,18 @@ def search_seconds(budget: Budget, after_search: float) -> float:
 
 @dataclass
 class Plan:
-    """What is done after the search: the scoring folds, the candidates kept and their sizes."""
+    """What is done after the search: the scoring folds, the candidates kept and their sizes.
+
+    ``later`` are the candidates the estimates left out, in order of priority: the estimates
+    carry a safety margin, so the run still scores each one that the time measured by then
+    leaves room for.
+    """
 
     folds: int
     kept: List[str]
     sizes: Dict[str, int] = field(default_factory=dict)
     cuts: List[str] = field(default_factory=list)
+    later: List[str] = field(default_factory=list)
 
 
 def plan_scoring(fit_seconds: Dict[str, float], sizes: Dict[str, Optional[int]], folds: int, seconds: float) -> Plan:
@@ -110,8 +116,8 @@ def plan_scoring(fit_seconds: Dict[str, float], sizes: Dict[str, Optional[int]],
 
     Each candidate costs one fit per fold, plus one for the final refit. The plan keeps the
     most candidates it can with the most folds, first lowering the folds (to 5, then 3), then
-    leaving out the candidates of lowest priority; when not even the first fits, it shrinks
-    the first candidate's trees or rounds, down to `MIN_SIZE`.
+    leaving out the candidates of lowest priority (to `Plan.later`); when not even the first
+    fits, it shrinks the first candidate's trees or rounds, down to `MIN_SIZE`.
     """
     names = list(fit_seconds)
     best: Optional[Plan] = None
@@ -137,9 +143,7 @@ def plan_scoring(fit_seconds: Dict[str, float], sizes: Dict[str, Optional[int]],
             best.cuts.append(f"{first} shrunk from {size} to {int(size * affordable)} trees or rounds")
     if best.folds < folds:
         best.cuts.append(f"candidates scored on {best.folds} folds instead of {folds}")
-    left_out = [n for n in names if n not in best.kept]
-    if left_out:
-        best.cuts.append(f"left out {', '.join(left_out)}")
+    best.later = [n for n in names if n not in best.kept]
     return best
 
 
