@@ -36,7 +36,7 @@ def test_one_child_run_per_trial_plus_fixed_configurations_and_ensembles(trained
     others = {c.tags["amlpipe.algorithm"]: c for c in children if c not in searched}
     # Each fixed configuration and the stack ensemble has a child run, or the run says it was cut for time.
     cuts = run.tags.get("amlpipe.budget_cuts", "")
-    fixed = {"RandomForestMinLeaf5", "ExtremeRandomTreesMinLeaf5", "LightGBMSlow", "LightGBMStumps"}
+    fixed = {"RandomForestMinLeaf5", "ExtremeRandomTreesMinLeaf5", "LightGBMSlow", "LightGBMStumps", "LightGBMMedium"}
     assert set(others) - fixed - {"StackEnsemble", "VotingEnsemble"} == set()
     assert all(name in others or name in cuts for name in fixed)
     assert "StackEnsemble" in others or cuts  # no stack: candidates or the stack itself were cut for time
@@ -171,6 +171,6 @@ def test_a_fixed_configuration_that_wins_holds_the_outputs(tmp_path, heart_csv, 
         settings.automl, ws.register_dataset(heart_csv, settings.dataset), ws.get_or_create_compute(settings.compute),
         show_output=False)
     best_run, model = run.get_output()
-    assert best_run.tags["amlpipe.algorithm"] in ("LightGBMSlow", "LightGBMStumps")
+    assert best_run.tags["amlpipe.algorithm"] in ("LightGBMSlow", "LightGBMStumps", "LightGBMMedium")
     assert "estimator" in best_run.properties and "learner" not in best_run.properties
     assert model.predict_proba(pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"]).head(3)).shape == (3, 2)

@@ -22,16 +22,17 @@ def test_default_learners_and_allowed_blocked_models():
 
 def test_fixed_candidates_follow_the_learners_and_the_task():
     fixed = fixed_candidates(AutoMLSettings(), learners_for(AutoMLSettings()), workers=2)
-    assert sorted(fixed) == ["ExtremeRandomTreesMinLeaf5", "LightGBMSlow", "LightGBMStumps", "RandomForestMinLeaf5"]
+    assert sorted(fixed) == ["ExtremeRandomTreesMinLeaf5", "LightGBMMedium", "LightGBMSlow", "LightGBMStumps",
+                            "RandomForestMinLeaf5"]
     assert fixed["RandomForestMinLeaf5"].min_samples_leaf == 5
-    assert (fixed["LightGBMStumps"].num_leaves, fixed["LightGBMSlow"].num_leaves) == (2, 4)
+    assert (fixed["LightGBMStumps"].num_leaves, fixed["LightGBMSlow"].num_leaves, fixed["LightGBMMedium"].num_leaves) == (2, 4, 15)
     assert all(hasattr(est, "predict_proba") for est in fixed.values())
     blocked = AutoMLSettings(blocked_models=["LightGBM", "ExtremeRandomTrees"])
     assert list(fixed_candidates(blocked, learners_for(blocked), workers=1)) == ["RandomForestMinLeaf5"]
     assert fixed_candidates(AutoMLSettings(allowed_models=["XGBoostClassifier"]), ["xgboost"], workers=1) == {}
     regression = AutoMLSettings(task="regression", primary_metric="r2_score")
     fixed = fixed_candidates(regression, learners_for(regression), workers=1)
-    assert not any(hasattr(est, "predict_proba") for est in fixed.values()) and len(fixed) == 4
+    assert not any(hasattr(est, "predict_proba") for est in fixed.values()) and len(fixed) == 5
 
 
 def test_candidates_are_scored_on_other_folds_than_the_search_used():
