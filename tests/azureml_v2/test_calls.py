@@ -48,7 +48,9 @@ def test_the_workflow_in_order_with_a_real_endpoint(deployed):
         "data.create_or_update",  # ... so version 1 uploaded
         "jobs.create_or_update",
         "jobs.stream",
-        "jobs.get",
+        "jobs.get",  # the status after the stream
+        "jobs.get",  # get_output: the best trial from the job's automl_best_child_run_id tag, no MLflow
+        "jobs.get",  # register_model: the same
         "models.create_or_update",
         "models.download",  # the MLflow model's signature and conda.yaml
         "online_endpoints.begin_create_or_update",
@@ -191,6 +193,9 @@ def test_a_failed_job_is_an_error_naming_it(deployed):
     run = ws.get_or_create_experiment("e").submit(SETTINGS.automl, dataset, ws.get_compute(SETTINGS.compute.name))
     with pytest.raises(ResourceError, match=f"AutoML job '{run.id}' ended Failed"):
         run.wait_for_completion()
+    # Streaming, the SDK raises its JobException holding Azure's error: kept in the message, no traceback of it.
+    with pytest.raises(ResourceError, match=rf"AutoML job '{run.id}' ended Failed \(SystemError: the job failed\)"):
+        run.wait_for_completion(show_output=True)
 
 
 def test_secrets_stay_out_of_logs_and_calls(deployed, caplog):
