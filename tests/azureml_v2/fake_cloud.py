@@ -109,6 +109,8 @@ class Cloud:
 
     def record(self, _call: str, **arguments) -> None:
         self.load()
+        if self.persistent:  # shared through a pickle: what does not pickle (pipeline entities) is kept by its type
+            arguments = {k: v if _picklable(v) else type(v).__name__ for k, v in arguments.items()}
         self.state.calls.append((_call, arguments))
         self.save()
         if _call in self.state.fail:
@@ -124,6 +126,14 @@ class Cloud:
             _stop(server["pid"])
         self.state.servers.clear()
         self.save()
+
+
+def _picklable(value: Any) -> bool:
+    try:
+        pickle.loads(pickle.dumps(value))  # pipeline entities pickle, but do not unpickle
+    except Exception:  # noqa: BLE001 - whatever pickle refuses
+        return False
+    return True
 
 
 def not_found(kind: str, name: str) -> ResourceNotFoundError:
@@ -195,6 +205,8 @@ class JobOperations(_Operations):
         self.cloud.record("jobs.create_or_update", job=job)
         if job.type == "pipeline":
             name, status = run_pipeline(self.cloud, job)
+            # The service's record of it, as jobs.get reads it back (the SDK's pipeline entity does not pickle).
+            job = child_job(name, job.display_name or name, status, job.experiment_name, datetime.now(timezone.utc))
         else:
             name, status = run_automl(self.cloud, job), self.state.job_status
         job.name = name
@@ -442,12 +454,17 @@ def child_job(name: str, display_name: str, status: str, experiment_id: str, sta
 
 def run_automl(cloud: Cloud, job) -> str:
     """An AutoML job: `automl_run` on its training data; the job carries the best trial's tag, as Azure's does."""
-    parent_id, best = automl_run(cloud, job, job.training_data.path, job.experiment_name)
+    from azure.ai.ml.entities import SystemData
+
+    started = datetime.now(timezone.utc)
+    parent_id, best = automl_run(cloud, job, job.training_data.path, job.experiment_name, started)
     job.tags = {**(job.tags or {}), "automl_best_child_run_id": best}
+    job._creation_context = SystemData(created_at=started, last_modified_at=started + timedelta(seconds=60))
     return parent_id
 
 
-def automl_run(cloud: Cloud, job, training_data: str, experiment_name: str) -> Tuple[str, str]:
+def automl_run(cloud: Cloud, job, training_data: str, experiment_name: str,
+               started: Optional[datetime] = None) -> Tuple[str, str]:
     """A parent MLflow run with two trials; the best holds an MLflow model fitted on the job's training data.
 
     Returns:
@@ -464,7 +481,7 @@ def automl_run(cloud: Cloud, job, training_data: str, experiment_name: str) -> T
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    started = datetime.now(timezone.utc)
+    started = started or datetime.now(timezone.utc)
     name, version = training_data.split(":")[1:]
     asset = next(d for d in cloud.state.data[name] if d.version == version)
     frame = mltable.load(asset.path).to_pandas_dataframe()

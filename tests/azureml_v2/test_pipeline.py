@@ -234,3 +234,22 @@ def test_the_register_script_registers_an_mlflow_model_and_reports_it(tmp_path):
                                                                                "version": 1}
     tags = client.get_run(version.run_id).data.tags
     assert (tags["model_name"], tags["model_version"]) == ("heart-failure-automl", "1")
+
+
+def test_the_cli_runs_publishes_lists_and_submits_on_v2(cloud, azure_config, heart_csv, capsys):
+    from amlpipe import cli
+
+    common = ["--backend", "azureml-v2", "--config", str(azure_config)]
+    assert cli.main(["pipeline", "run", *common, "--data", str(heart_csv), "--budget-minutes", "15",
+                     "--publish", "hf-challenge", "--json"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("pipeline hf-challenge on the azureml-v2 backend: automl -> register, dataset ")
+    steps = [line for line in out if line.startswith("[")]  # between the job's streamed log lines
+    assert steps[0].startswith("[1/2] automl done in ") and steps[1].startswith("[2/2] register done in ")
+    assert "published pipeline hf-challenge version 1" in out
+    assert [s["name"] for s in json.loads(out[-1])["steps"]] == ["automl", "register"]
+    assert cli.main(["pipeline", "list", *common]) == 0
+    assert capsys.readouterr().out.startswith("hf-challenge version 1 (azureml:hf_challenge:1)")
+    assert cli.main(["pipeline", "submit", "hf-challenge", *common, "--json"]) == 0
+    steps = json.loads(capsys.readouterr().out.splitlines()[-1])["steps"]
+    assert [(s["name"], s["reused"]) for s in steps] == [("automl", True), ("register", True)]
