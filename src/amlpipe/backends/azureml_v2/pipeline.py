@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, List, Optional
 
 from ...errors import AmlpipeError, ConfigError
 from ...pipeline import (AUTOML, COMPLETED, DEPLOY, FAILED, NOT_STARTED, REGISTER, PipelineDefinition, PipelineRun,
@@ -215,14 +215,6 @@ def run(ws, definition: PipelineDefinition, dataset, allow_reuse: bool = True,
     job = pipeline_job(definition, dataset.as_input(), compute.name, code, allow_reuse)
     name = _submit(ws, job, f"pipeline {definition.name} in experiment '{settings.experiment_name}'")
     return _finish(ws, definition, name, allow_reuse, on_step)
-
-
-def submit(ws, settings: Settings, dataset, compute) -> Any:
-    """Build the challenge pipeline (AutoML → register) and submit it without waiting; returns the SDK's job."""
-    code = Path(tempfile.mkdtemp(prefix="amlpipe-pipeline-"))
-    job = pipeline_job(PipelineDefinition(settings=settings), dataset.as_input(), compute.name, code)
-    name = _submit(ws, job, f"pipeline in experiment '{settings.experiment_name}'")
-    return ws.ml_client.jobs.get(name)
 
 
 def _versions(ws, name: str) -> List[Any]:
