@@ -241,8 +241,8 @@ class JobOperations(_Operations):
         self.cloud.record("jobs.stream", name=name)
         from azure.ai.ml.exceptions import ErrorCategory, ErrorTarget, JobException
 
+        job = self.get(name, _record=False)  # ResourceNotFoundError first, as the SDK's _get_job
         print(f"RunId: {name}\nExecution Summary\n=================\nRunId: {name}", flush=True)
-        job = self.get(name, _record=False)
         if job.status == "Failed":
             error = self.state.job_errors.get(name, {"error": {"code": "SystemError", "message": "the job failed"}})
             raise JobException(message="Exception : \n {} ".format(json.dumps(error, indent=4)),

@@ -253,3 +253,13 @@ def test_the_cli_runs_publishes_lists_and_submits_on_v2(cloud, azure_config, hea
     assert cli.main(["pipeline", "submit", "hf-challenge", *common, "--json"]) == 0
     steps = json.loads(capsys.readouterr().out.splitlines()[-1])["steps"]
     assert [(s["name"], s["reused"]) for s in steps] == [("automl", True), ("register", True)]
+
+
+def test_a_pipeline_job_that_is_not_there_is_named(cloud, ws):
+    from azure.core.exceptions import ResourceNotFoundError
+
+    with pytest.raises(amlpipe.ResourceError, match="pipeline job 'gone': not found") as info:
+        pipeline._finish(ws, build(SETTINGS), "gone", True, None)
+    assert isinstance(info.value.__cause__, ResourceNotFoundError)
+    with pytest.raises(ResourceNotFoundError):  # the fake, as the SDK: the parent is looked up first
+        ws.ml_client.jobs.list(parent_job_name="gone")
