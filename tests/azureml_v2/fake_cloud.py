@@ -8,6 +8,11 @@ where Azure would. What the fake hands back are the SDK's real entities (`AmlCom
 - data assets: the uploaded MLTable folder is copied into the cloud's folder and read back with `mltable`;
 - AutoML: a job makes a parent MLflow run and two trials in a real MLflow store on SQLite (the
   workspace's tracking URI), the best trial holding an MLflow model fitted on the uploaded data;
+  the trials are child jobs too (`jobs.list(parent_job_name=...)`), as run history answers them;
+- pipelines: a pipeline job (built with `dsl.pipeline`, or on a registered pipeline component)
+  runs its nodes in order as child jobs: the AutoML node as above, the register node by parsing
+  its command with register_step.py's own argument parser; a node whose inputs and definition
+  did not change is reused as Azure ML does (``azureml.isreused``) unless ``force_rerun``;
 - managed online endpoints: a deployment starts azureml-inference-server-http running the
   deployment's own code (amlpipe's score.py) on the model's files, bound to loopback, with keys.
 
@@ -17,16 +22,19 @@ kernels) share one cloud; `install` puts the fake in place of `sdk.MLClient`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
 import time
+import types
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Tuple
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -53,7 +61,14 @@ class State:
         self.computes: Dict[str, Any] = {}
         self.data: Dict[str, List[Any]] = {}
         self.jobs: Dict[str, Any] = {}
-        self.trials: Dict[str, Any] = {}  # AutoML's child jobs: found by jobs.get, not listed by jobs.list
+        self.trials: Dict[str, Any] = {}  # child jobs (AutoML trials, pipeline steps): found by jobs.get, not listed by jobs.list
+        self.children: Dict[str, List[str]] = {}  # parent job -> its child jobs, in order
+        self.job_errors: Dict[str, Dict[str, Any]] = {}  # a failed job -> Azure's error
+        self.step_runs: Dict[str, Dict[str, Any]] = {}  # a pipeline node's reuse key -> the child job that ran it
+        self.components: Dict[str, List[Any]] = {}
+        self.schedules: Dict[str, Any] = {}
+        self.fail_node: Optional[str] = None  # a pipeline node that fails when it runs
+        self.polls_until_done: Optional[int] = None  # jobs.get answers Running until this many calls
         self.models: Dict[str, List[Any]] = {}
         self.endpoints: Dict[str, Any] = {}
         self.servers: Dict[str, Dict[str, Any]] = {}  # endpoint -> pid, port, keys, logs
@@ -94,6 +109,8 @@ class Cloud:
 
     def record(self, _call: str, **arguments) -> None:
         self.load()
+        if self.persistent:  # shared through a pickle: what does not pickle (pipeline entities) is kept by its type
+            arguments = {k: v if _picklable(v) else type(v).__name__ for k, v in arguments.items()}
         self.state.calls.append((_call, arguments))
         self.save()
         if _call in self.state.fail:
@@ -109,6 +126,14 @@ class Cloud:
             _stop(server["pid"])
         self.state.servers.clear()
         self.save()
+
+
+def _picklable(value: Any) -> bool:
+    try:
+        pickle.loads(pickle.dumps(value))  # pipeline entities pickle, but do not unpickle
+    except Exception:  # noqa: BLE001 - whatever pickle refuses
+        return False
+    return True
 
 
 def not_found(kind: str, name: str) -> ResourceNotFoundError:
@@ -178,9 +203,14 @@ class DataOperations(_Operations):
 class JobOperations(_Operations):
     def create_or_update(self, job, **kwargs):
         self.cloud.record("jobs.create_or_update", job=job)
-        name = f"pipeline_{len(self.state.jobs)}" if job.type == "pipeline" else run_automl(self.cloud, job)
+        if job.type == "pipeline":
+            name, status = run_pipeline(self.cloud, job)
+            # The service's record of it, as jobs.get reads it back (the SDK's pipeline entity does not pickle).
+            job = child_job(name, job.display_name or name, status, job.experiment_name, datetime.now(timezone.utc))
+        else:
+            name, status = run_automl(self.cloud, job), self.state.job_status
         job.name = name
-        self.state.jobs[name] = (job, self.state.job_status)
+        self.state.jobs[name] = (job, status)
         self.cloud.save()
         return self.get(name, _record=False)
 
@@ -192,16 +222,68 @@ class JobOperations(_Operations):
         if name not in self.state.jobs:
             raise not_found("Job", name)
         job, status = self.state.jobs[name]
+        if self.state.polls_until_done and _record:
+            self.state.polls_until_done -= 1
+            status = "Running" if self.state.polls_until_done > 0 else status
         job._status = status  # the SDK's entities keep the service's status here
         return job
 
-    def list(self, **kwargs):
-        self.cloud.record("jobs.list")
-        return [self.get(name, _record=False) for name in reversed(list(self.state.jobs))]
+    def list(self, *, parent_job_name: Optional[str] = None, **kwargs):
+        if parent_job_name is None:
+            self.cloud.record("jobs.list")
+            return [self.get(name, _record=False) for name in reversed(list(self.state.jobs))]
+        self.cloud.record("jobs.list", parent_job_name=parent_job_name)
+        self.get(parent_job_name, _record=False)  # the SDK gets the parent first: ResourceNotFoundError
+        return [self.state.trials[name] for name in self.state.children.get(parent_job_name, [])]
 
     def stream(self, name: str) -> None:
+        """Print the log's summary; a failed job raises the SDK's JobException holding Azure's error, as the SDK does."""
         self.cloud.record("jobs.stream", name=name)
+        from azure.ai.ml.exceptions import ErrorCategory, ErrorTarget, JobException
+
+        job = self.get(name, _record=False)  # ResourceNotFoundError first, as the SDK's _get_job
         print(f"RunId: {name}\nExecution Summary\n=================\nRunId: {name}", flush=True)
+        if job.status == "Failed":
+            error = self.state.job_errors.get(name, {"error": {"code": "SystemError", "message": "the job failed"}})
+            raise JobException(message="Exception : \n {} ".format(json.dumps(error, indent=4)),
+                               target=ErrorTarget.JOB, no_personal_data_message="Exception raised on failed job.",
+                               error_category=ErrorCategory.SYSTEM_ERROR)
+
+
+class ComponentOperations(_Operations):
+    def create_or_update(self, component, version: Optional[str] = None, **kwargs):
+        """A `@dsl.pipeline` function becomes its component (the SDK's own `_refine_component`), validated, stored."""
+        self.cloud.record("components.create_or_update", component=component)
+        from azure.ai.ml.operations._component_operations import _refine_component
+
+        if isinstance(component, types.FunctionType):
+            component = _refine_component(component)
+        if version is not None:
+            component.version = version
+        component._validate(raise_error=True)  # what the SDK checks before it sends the component
+        self.state.components.setdefault(component.name, []).append(component)
+        self.cloud.save()
+        return component
+
+    def get(self, name: str, version: Optional[str] = None, label: Optional[str] = None):
+        self.cloud.record("components.get", name=name, version=version, label=label)
+        return one_version(self.state.components.get(name, []), version, label, f"Component {name}")
+
+    def list(self, name: Optional[str] = None, **kwargs):
+        """Without a name, one entry per component (the containers); with one, its versions."""
+        self.cloud.record("components.list", name=name)
+        if name is not None:
+            return list(self.state.components.get(name, []))
+        return [versions[-1] for versions in self.state.components.values()]
+
+
+class ScheduleOperations(_Operations):
+    def begin_create_or_update(self, schedule, **kwargs):
+        self.cloud.record("schedules.begin_create_or_update", schedule=schedule)
+        schedule._validate(raise_error=True)
+        self.state.schedules[schedule.name] = schedule
+        self.cloud.save()
+        return Poller(schedule)
 
 
 class ModelOperations(_Operations):
@@ -324,6 +406,8 @@ class FakeMLClient:
         self.compute = ComputeOperations(cloud)
         self.data = DataOperations(cloud)
         self.jobs = JobOperations(cloud)
+        self.components = ComponentOperations(cloud)
+        self.schedules = ScheduleOperations(cloud)
         self.models = ModelOperations(cloud)
         self.online_endpoints = OnlineEndpointOperations(cloud)
         self.online_deployments = OnlineDeploymentOperations(cloud)
@@ -354,8 +438,38 @@ def install_from_environment() -> None:
 # --- the stand-ins behind the fake: AutoML on MLflow, endpoints on the inference server
 
 
+def child_job(name: str, display_name: str, status: str, experiment_id: str, started: datetime,
+              properties: Optional[Dict[str, str]] = None, tags: Optional[Dict[str, str]] = None,
+              seconds: float = 1.0):
+    """A child job as `jobs.get`/`jobs.list(parent_job_name=...)` answer one: run history's `Run` read by the
+    SDK's own `_BaseJob._load_from_rest`."""
+    from azure.ai.ml._restclient.runhistory.models import Run
+    from azure.ai.ml.entities._job.base_job import _BaseJob
+
+    return _BaseJob._load_from_rest(Run(
+        run_id=name, display_name=display_name, status=status, experiment_id=experiment_id,
+        properties=dict(properties or {}), tags=dict(tags or {}), created_utc=started,
+        last_modified_utc=started + timedelta(seconds=seconds)))
+
+
 def run_automl(cloud: Cloud, job) -> str:
-    """A parent MLflow run with two trials; the best holds an MLflow model fitted on the job's training data."""
+    """An AutoML job: `automl_run` on its training data; the job carries the best trial's tag, as Azure's does."""
+    from azure.ai.ml.entities import SystemData
+
+    started = datetime.now(timezone.utc)
+    parent_id, best = automl_run(cloud, job, job.training_data.path, job.experiment_name, started)
+    job.tags = {**(job.tags or {}), "automl_best_child_run_id": best}
+    job._creation_context = SystemData(created_at=started, last_modified_at=started + timedelta(seconds=60))
+    return parent_id
+
+
+def automl_run(cloud: Cloud, job, training_data: str, experiment_name: str,
+               started: Optional[datetime] = None) -> Tuple[str, str]:
+    """A parent MLflow run with two trials; the best holds an MLflow model fitted on the job's training data.
+
+    Returns:
+        The parent run id and the best trial's.
+    """
     import mlflow.sklearn
     import mltable
     from mlflow.models import infer_signature
@@ -367,7 +481,8 @@ def run_automl(cloud: Cloud, job) -> str:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    name, version = job.training_data.path.split(":")[1:]
+    started = started or datetime.now(timezone.utc)
+    name, version = training_data.split(":")[1:]
     asset = next(d for d in cloud.state.data[name] if d.version == version)
     frame = mltable.load(asset.path).to_pandas_dataframe()
     label = job.target_column_name
@@ -377,33 +492,135 @@ def run_automl(cloud: Cloud, job) -> str:
     fitted = make_pipeline(StandardScaler(), final).fit(features, frame[label])
 
     client = MlflowClient(tracking_uri=cloud.tracking_uri)
-    experiment = client.get_experiment_by_name(job.experiment_name)
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(job.experiment_name)
+    experiment = client.get_experiment_by_name(experiment_name)
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(experiment_name)
     parent = client.create_run(experiment_id, tags={"azureml.runsource": "automl"})
     parent_id = parent.info.run_id
     # Two trials, the best first; their scores in the job's primary metric (lower is better for errors).
     metric = v1_metric_name(job.primary_metric)
     scores = (0.91, 0.88) if metric in GREATER_IS_BETTER and GREATER_IS_BETTER[metric] else (0.08, 0.12)
     trials = [("VotingEnsemble", scores[0]), ("LogisticRegression" if classification else "ElasticNet", scores[1])]
-    child_ids = []
+    # Run history's children of an AutoML parent: the setup run, then the trials (runTemplate automl_child).
+    setup = f"{parent_id}_setup"
+    cloud.state.trials[setup] = child_job(setup, setup, "Completed", experiment_id, started)
+    child_ids = [setup]
     for iteration, (algorithm, score) in enumerate(trials):
         child = client.create_run(experiment_id, tags={"mlflow.parentRunId": parent_id, "run_algorithm": algorithm,
                                                        "iteration": str(iteration)})
         client.log_metric(child.info.run_id, metric, score)
         client.set_terminated(child.info.run_id)
         child_ids.append(child.info.run_id)
-        cloud.state.trials[child.info.run_id] = SimpleNamespace(
-            name=child.info.run_id, status="Completed", experiment_name=job.experiment_name, type="automl_trial")
+        cloud.state.trials[child.info.run_id] = child_job(
+            child.info.run_id, child.info.run_id, "Completed", experiment_id, started + timedelta(seconds=iteration),
+            properties={"runTemplate": "automl_child", "run_algorithm": algorithm, "iteration": str(iteration),
+                        "score": str(score)}, seconds=30.0 + iteration)
+    cloud.state.children[parent_id] = child_ids
+    best = child_ids[1]
     client.log_metric(parent_id, metric, trials[0][1])
-    client.set_tag(parent_id, "automl_best_child_run_id", child_ids[0])
+    client.set_tag(parent_id, "automl_best_child_run_id", best)
     client.set_terminated(parent_id)
 
     # The best trial's model as AutoML leaves it: an MLflow model (MLmodel with the input signature, conda.yaml, model.pkl).
-    folder = cloud.root / "storage" / "jobs" / child_ids[0] / "mlflow-model"
+    folder = cloud.root / "storage" / "jobs" / best / "mlflow-model"
     folder.parent.mkdir(parents=True, exist_ok=True)
     mlflow.sklearn.save_model(fitted, str(folder), signature=infer_signature(features, frame[label]),
                               serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_PICKLE)
-    return parent_id
+    return parent_id, best
+
+
+def run_pipeline(cloud: Cloud, job) -> Tuple[str, str]:
+    """Run the pipeline job's nodes in order as child jobs; returns the job's name and final status.
+
+    The nodes are the job's own (`dsl.pipeline`) or those of the registered pipeline component
+    it names (``componentId``). A node is reused when the same node definition ran on the same
+    inputs before and the job does not ``force_rerun``; `fail_node` makes that node fail.
+    """
+    from amlpipe.backends.azureml_v2 import register_step
+
+    body = job._to_rest_object().as_dict()["properties"]  # what the SDK sends
+    if body.get("componentId"):
+        component_name, version = body["componentId"].split(":")[1:]
+        component = one_version(cloud.state.components.get(component_name, []), version, None,
+                                f"Component {component_name}")
+        nodes, node_bodies = component.jobs, component._to_rest_object().as_dict()["properties"]["componentSpec"]["jobs"]
+    else:
+        nodes, node_bodies = job.jobs, body["jobs"]
+    name = f"pipeline_{len(cloud.state.jobs)}"
+    force = bool(body["settings"].get("force_rerun"))
+    produced = {"data": body["inputs"]["data"]["uri"]}  # what a node's input binds to -> its reuse key part
+    outputs: Dict[str, Dict[str, str]] = {}  # node -> output -> local folder
+    cloud.state.children[name] = []
+    status = "Completed"
+    for node_name, node in nodes.items():
+        started = datetime.now(timezone.utc)
+        # A node's definition: its REST form, with a command component's command and code (by content).
+        node_body = {k: v for k, v in node_bodies[node_name].items() if k not in ("component", "componentId")}
+        definition = json.dumps(node_body, sort_keys=True, default=str)
+        upstream = [produced[key] for key in produced if key in definition]
+        if node.type == "command":
+            definition += node.component.command + _folder_hash(Path(node.component.code))
+        key = hashlib.sha256((definition + "|".join(upstream)).encode()).hexdigest()
+        child = f"{name}_{node_name}"
+        earlier = cloud.state.step_runs.get(key)
+        if earlier and not force:
+            cloud.state.trials[child] = child_job(child, node_name, "Completed", "exp", started, properties={
+                "azureml.isreused": "true", "azureml.reusedrunid": earlier["job"]})
+            outputs[node_name] = earlier["outputs"]
+        elif cloud.state.fail_node == node_name:
+            cloud.state.trials[child] = child_job(child, node_name, "Failed", "exp", started)
+            cloud.state.children[name].append(child)
+            cloud.state.job_errors[name] = {"error": {"code": "UserError", "message": (
+                f"Pipeline has failed child jobs. Failed nodes: /{node_name}. For more details and logs, please go "
+                f"to the job detail page and check the child jobs.")}}
+            status = "Failed"
+            break
+        elif node.type == "automl":
+            parent_id, best = automl_run(cloud, node, body["inputs"]["data"]["uri"], body["experimentName"])
+            child = parent_id  # the AutoML node's child job is the AutoML parent run
+            cloud.state.trials[child] = child_job(child, node_name, "Completed", "exp", started,
+                                                  tags={"automl_best_child_run_id": best}, seconds=60.0)
+            outputs[node_name] = {"best_model": str(cloud.root / "storage" / "jobs" / best / "mlflow-model")}
+        else:
+            tags, outputs[node_name] = _register_node(cloud, node, child, outputs, register_step)
+            cloud.state.trials[child] = child_job(child, node_name, "Completed", "exp", started, tags=tags)
+        if not (earlier and not force):
+            cloud.state.step_runs[key] = {"job": child, "outputs": outputs[node_name]}
+        cloud.state.children[name].append(child)
+        produced[f"jobs.{node_name}.outputs"] = key
+    return name, status
+
+
+def _folder_hash(folder: Path) -> str:
+    """What Azure ML hashes a component's code by: the files' contents."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _register_node(cloud: Cloud, node, child: str, outputs: Dict[str, Dict[str, str]], register_step):
+    """The register node: its command parsed by register_step.py's own parser, the model registered as the script
+    does (an MLflow model in the workspace's registry), model.json written, the run tagged."""
+    from azure.ai.ml.entities import Model
+
+    upstream = next(iter(outputs.values()))  # the AutoML node's
+    folder = cloud.root / "storage" / "jobs" / child
+    command = (node.component.command.replace("${{inputs.model}}", upstream["best_model"])
+               .replace("${{outputs.registered_model}}", str(folder / "registered_model")))
+    script, *argv = shlex.split(command)[1:]
+    assert script == Path(register_step.__file__).name, script
+    args = register_step.parse_arguments(argv)
+    shutil.copytree(args.model, folder / "mlflow-model")
+    versions = cloud.state.models.setdefault(args.name, [])
+    model = Model(name=args.name, version=str(len(versions) + 1), type="mlflow_model",
+                  path=f"azureml://jobs/{child}/outputs/artifacts/paths/{register_step.ARTIFACT_PATH}/",
+                  description=args.description, tags=json.loads(args.tags), job_name=child)
+    versions.append(model)
+    Path(args.registered_model).mkdir(parents=True)
+    (Path(args.registered_model) / register_step.REGISTRATION_FILE).write_text(
+        json.dumps({"name": model.name, "version": int(model.version)}))
+    return {"model_name": model.name, "model_version": model.version}, {"registered_model": args.registered_model}
 
 
 def start_server(cloud: Cloud, deployment) -> Dict[str, Any]:

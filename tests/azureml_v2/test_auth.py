@@ -77,3 +77,20 @@ def test_doctor_reports_the_v2_credential_and_config(tmp_path, monkeypatch):
     assert info["workspace"].startswith("ws (resource group rg")
     assert info["workspace_check"].startswith("offline: cannot reach 127.0.0.1:9")
     assert "s3cr3t-value" not in json.dumps(info)
+
+
+def test_an_unreachable_sign_in_fails_in_about_a_second_not_five(monkeypatch):
+    """One retry, not azure-identity's three with back-off (0 + 1.6 + 3.2 s), when login.microsoftonline.com
+    cannot be reached (this machine is offline; MSAL's instance discovery goes there first)."""
+    import time
+
+    from azure.core.exceptions import ClientAuthenticationError
+
+    for name, value in {**SP_AZURE, "AZURE_CLIENT_SECRET": "s3cr3t-value"}.items():
+        monkeypatch.setenv(name, value)
+    credential, _ = auth.resolve(dict(SP_AZURE), cli_check=NO_CLI, stdin_isatty=NO_TTY)
+    started = time.monotonic()
+    with pytest.raises(ClientAuthenticationError) as info:
+        credential.get_token("https://management.azure.com/.default")
+    assert time.monotonic() - started < 1.5
+    assert "s3cr3t-value" not in str(info.value)

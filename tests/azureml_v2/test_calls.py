@@ -48,7 +48,9 @@ def test_the_workflow_in_order_with_a_real_endpoint(deployed):
         "data.create_or_update",  # ... so version 1 uploaded
         "jobs.create_or_update",
         "jobs.stream",
-        "jobs.get",
+        "jobs.get",  # the status after the stream
+        "jobs.get",  # get_output: the best trial from the job's automl_best_child_run_id tag, no MLflow
+        "jobs.get",  # register_model: the same
         "models.create_or_update",
         "models.download",  # the MLflow model's signature and conda.yaml
         "online_endpoints.begin_create_or_update",
@@ -191,6 +193,9 @@ def test_a_failed_job_is_an_error_naming_it(deployed):
     run = ws.get_or_create_experiment("e").submit(SETTINGS.automl, dataset, ws.get_compute(SETTINGS.compute.name))
     with pytest.raises(ResourceError, match=f"AutoML job '{run.id}' ended Failed"):
         run.wait_for_completion()
+    # Streaming, the SDK raises its JobException holding Azure's error: kept in the message, no traceback of it.
+    with pytest.raises(ResourceError, match=rf"AutoML job '{run.id}' ended Failed \(SystemError: the job failed\)"):
+        run.wait_for_completion(show_output=True)
 
 
 def test_secrets_stay_out_of_logs_and_calls(deployed, caplog):
@@ -252,3 +257,27 @@ def test_an_azureml_tracking_uri_without_its_plugin_names_the_package(cloud, azu
     monkeypatch.setattr(type(cloud), "tracking_uri", "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/0")
     with pytest.raises(MissingDependencyError, match="pip install azureml-mlflow"):
         ws.mlflow
+
+
+def test_without_mlflows_azureml_plugin_train_register_and_the_pipeline_still_work(cloud, azure_config, heart_csv,
+                                                                                   monkeypatch):
+    """azureml-mlflow is not installed: the best trial comes from the job's tag (jobs.get), the model from the
+    trial's output path; only metrics and the leaderboard need the workspace's MLflow."""
+    from amlpipe import MissingDependencyError
+    from amlpipe.pipeline import build
+
+    from . import fake_cloud
+
+    uri = "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/0"  # the fake keeps its own MLflow store
+    monkeypatch.setattr(fake_cloud.WorkspaceOperations, "get", lambda self, name: fake_cloud.Workspace(name, uri))
+    ws = amlpipe.connect(backend="azureml-v2", config_path=azure_config)
+    experiment = ws.get_or_create_experiment(SETTINGS.experiment_name)  # the name the jobs file under
+    dataset = ws.register_dataset(heart_csv, SETTINGS.dataset)
+    run = experiment.submit(SETTINGS.automl, dataset, ws.get_or_create_compute(SETTINGS.compute))
+    run.wait_for_completion(show_output=True)
+    best, _ = run.get_output()
+    model = run.register_model(SETTINGS.model.model_name, SETTINGS.model.description, dict(SETTINGS.model.tags))
+    assert model.run_id == best.id and model.version == 1
+    assert amlpipe.pipeline.submit(ws, build(SETTINGS)).registered_model == ("heart-failure-automl", 2)
+    with pytest.raises(MissingDependencyError, match="pip install azureml-mlflow"):
+        run.get_leaderboard()

@@ -1,4 +1,5 @@
-"""`amlpipe run --backend azureml-v2` executes every notebook with papermill against the fake Azure.
+"""`amlpipe run --backend azureml-v2` executes every notebook with papermill against the fake Azure;
+`amlpipe run --pipeline --backend azureml-v2` the challenge pipeline (08) in place of 03-05.
 
 The kernels find the fake through `kernel/sitecustomize.py` (on PYTHONPATH) and share one
 cloud kept on disk; only `MLClient` is faked, the rest is the SDK's, MLflow's and the
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from amlpipe.notebook import read_records
-from amlpipe.notebook_runner import CLEANUP_STEP, STEPS
+from amlpipe.notebook_runner import CLEANUP_STEP, PIPELINE_STEPS, STEPS
 
 from .conftest import CREDENTIALS
 from .fake_cloud import ENV_ROOT, Cloud
@@ -23,22 +24,36 @@ ROOT = Path(__file__).resolve().parents[2]
 KERNEL = Path(__file__).resolve().parent / "kernel"
 
 
-@pytest.fixture(scope="module")
-def notebook_run(heart_csv, tmp_path_factory):
-    root = tmp_path_factory.mktemp("v2-notebooks")
+def run_notebooks(heart_csv, root, *flags):
+    """`amlpipe run --backend azureml-v2 ...` in a subprocess whose kernels use the fake cloud under ``root``."""
     config = root / "config.json"
     config.write_text('{"subscription_id": "sub", "resource_group": "rg", "workspace_name": "ws"}')
     env = {**os.environ, **CREDENTIALS, ENV_ROOT: str(root / "cloud"),
            "PYTHONPATH": os.pathsep.join([str(KERNEL), str(ROOT)])}
     env.pop("AMLPIPE_BACKEND", None)
     output = root / "executed"
+    result = subprocess.run(
+        [sys.executable, "-m", "amlpipe", "run", "--backend", "azureml-v2", "--config", str(config),
+         "--budget-minutes", "15", "--data", str(heart_csv), "--output", str(output), "--cleanup", *flags],
+        capture_output=True, text=True, cwd=root, env=env, timeout=900,
+    )
+    return result, output, Cloud(root / "cloud", persistent=True)
+
+
+@pytest.fixture(scope="module")
+def notebook_run(heart_csv, tmp_path_factory):
+    root = tmp_path_factory.mktemp("v2-notebooks")
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "amlpipe", "run", "--backend", "azureml-v2", "--config", str(config),
-             "--budget-minutes", "15", "--data", str(heart_csv), "--output", str(output), "--cleanup"],
-            capture_output=True, text=True, cwd=root, env=env, timeout=900,
-        )
-        yield result, output, Cloud(root / "cloud", persistent=True)
+        yield run_notebooks(heart_csv, root)
+    finally:
+        Cloud(root / "cloud", persistent=True).stop_servers()
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(heart_csv, tmp_path_factory):
+    root = tmp_path_factory.mktemp("v2-pipeline")
+    try:
+        yield run_notebooks(heart_csv, root, "--pipeline")
     finally:
         Cloud(root / "cloud", persistent=True).stop_servers()
 
@@ -96,3 +111,27 @@ def test_executed_notebooks_hold_no_secrets(notebook_run):
     for path in output.glob("*.ipynb"):
         text = path.read_text()
         assert CREDENTIALS["AZURE_CLIENT_SECRET"] not in text and "primary_key" not in text
+
+
+def test_the_pipeline_notebook_trains_registers_and_deploys_on_the_v2_backend(pipeline_run):
+    result, output, cloud = pipeline_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("[")]
+    assert lines == [*PIPELINE_STEPS, CLEANUP_STEP]
+    challenge = records(output, "08_pipeline")
+    assert challenge["status"] == "Completed"
+    assert [(s["name"], s["status"], s["reused"]) for s in challenge["steps"]] == [
+        ("automl", "Completed", False), ("register", "Completed", False), ("deploy", "Completed", False)]
+    assert (challenge["model_name"], challenge["model_version"]) == ("heart-failure-automl", 1)
+    assert challenge["service"] == "automl-hf-sdk" and challenge["scoring_uri"].startswith("http://127.0.0.1:")
+    assert records(output, "06_consume")["answer"] == {"result": [False]}
+    writes = [n for n in cloud.names() if "create_or_update" in n or "delete" in n or n in ("jobs.stream", "jobs.list")]
+    assert writes == [
+        "compute.begin_create_or_update",  # 01_setup
+        "data.create_or_update",  # 02_data
+        "jobs.create_or_update", "jobs.stream", "jobs.list",  # 08: the pipeline job, its log, its steps
+        "online_endpoints.begin_create_or_update", "online_deployments.begin_create_or_update",
+        "online_endpoints.begin_create_or_update",  # 08: the deploy step, after the job
+        "online_endpoints.begin_delete",  # 07_cleanup
+    ]
+    assert "components.list" in cloud.names()  # 08 lists the published pipelines (none)

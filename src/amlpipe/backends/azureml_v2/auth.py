@@ -35,12 +35,17 @@ from . import sdk
 logger = logging.getLogger(__name__)
 # Set where a managed identity's token endpoint is (Azure ML compute, App Service); azure-identity reads them.
 MANAGED_IDENTITY_VARIABLES = ("IDENTITY_ENDPOINT", "MSI_ENDPOINT")
+# A service principal's token request: one retry and a 10 s connection timeout. azure-identity's
+# defaults (3 retries with back-off, a 300 s timeout) take 4.8 s to report an unreachable
+# login.microsoftonline.com, and minutes on a network that drops packets.
+TOKEN_REQUEST_OPTIONS = {"retry_total": 1, "connection_timeout": 10}
 
 
 def _service_principal(tenant_var: str, values: List[str]) -> Callable[[], Any]:
     if tenant_var == "AZURE_TENANT_ID":  # azure-identity's own variables: it reads them itself
-        return lambda: sdk.EnvironmentCredential()
-    return lambda: sdk.ClientSecretCredential(tenant_id=values[0], client_id=values[1], client_secret=values[2])
+        return lambda: sdk.EnvironmentCredential(**TOKEN_REQUEST_OPTIONS)
+    return lambda: sdk.ClientSecretCredential(tenant_id=values[0], client_id=values[1], client_secret=values[2],
+                                              **TOKEN_REQUEST_OPTIONS)
 
 
 def steps(environ: Mapping[str, str] = os.environ,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional
 
-from ...errors import ConfigError
+from ...errors import ConfigError, MissingDependencyError
 from ...settings import AutoMLSettings
 from ..azureml.limits import MIN_EXPERIMENT_TIMEOUT_MINUTES as MIN_TIMEOUT_MINUTES
 from ..base import BaseExperiment
@@ -169,11 +169,18 @@ def get_or_create(ws, name: str) -> AzureV2Experiment:
     """The experiment in the workspace's MLflow (`get_experiment_by_name`), created when missing.
 
     SDK v2 has no experiment object; an Azure ML experiment is an MLflow experiment, and jobs
-    file under it by ``experiment_name``.
+    file under it by ``experiment_name`` (Azure creates it with the first job). Without
+    MLflow's azureml plugin the experiment is only that name: training, registering and
+    deploying need no MLflow.
     """
+    try:
+        client = ws.mlflow
+    except MissingDependencyError as exc:
+        logger.info("experiment %s: the first job creates it (%s)", name, exc)
+        return AzureV2Experiment(ws, name)
     with translated(f"experiment '{name}'"):
-        if ws.mlflow.get_experiment_by_name(name) is None:
-            ws.mlflow.create_experiment(name)
+        if client.get_experiment_by_name(name) is None:
+            client.create_experiment(name)
             logger.info("created experiment %s", name)
     return AzureV2Experiment(ws, name)
 
