@@ -33,6 +33,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+# How a missing category value reaches model.onnx, whose string inputs have no null (the contract
+# reads an empty text in a category field as missing too, so no request value stands for itself here).
+MISSING_TEXT = ""
+
 # Up to this many rows a request is small: forests are traversed as one flat array and LightGBM
 # runs on one thread; beyond, each tree's compiled loop and every CPU win.
 SMALL_BATCH_ROWS = 64
@@ -85,8 +89,8 @@ class Predictor:
 class OnnxPredictor:
     """The model's ONNX export run by ONNX Runtime, with the `Predictor`'s calls.
 
-    The export (`amlpipe.onnx_export`) takes one ``[N, 1]`` double input per field and returns
-    the labels (the original class values) and the class probabilities, or the regression
+    The export (`amlpipe.onnx_export`) takes one ``[N, 1]`` input per field (`onnx_inputs`) and
+    returns the labels (the original class values) and the class probabilities, or the regression
     values; it was checked against the pipeline when it was written.
     """
 
@@ -99,13 +103,12 @@ class OnnxPredictor:
         # Idle threads wait passively: spinning ones take the CPUs the next request (or process) needs.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.fields = list(schema)
+        self.schema = dict(schema)
         self.classes = None if classes is None else list(classes)
         self._index = None if classes is None else {c: i for i, c in enumerate(self.classes)}
 
     def _run(self, columns: Dict[str, List[Any]]) -> list:
-        feeds = {name: np.asarray(columns[name], dtype=np.float64).reshape(-1, 1) for name in self.fields}
-        return self.session.run(None, feeds)
+        return self.session.run(None, onnx_inputs(columns, self.schema))
 
     def classify(self, columns: Dict[str, List[Any]]) -> Tuple[np.ndarray, np.ndarray]:
         """Class indices (of the model's labels) and the class probabilities."""
@@ -118,6 +121,20 @@ class OnnxPredictor:
     def predict(self, columns: Dict[str, List[Any]]) -> np.ndarray:
         """Regression values."""
         return self._run(columns)[0].ravel()
+
+
+def onnx_inputs(columns: Dict[str, List[Any]], schema: Dict[str, str]) -> Dict[str, np.ndarray]:
+    """model.onnx's inputs for checked request columns: a ``[N, 1]`` double array per number or
+    boolean field (NaN where missing), a ``[N, 1]`` string array per category field (`MISSING_TEXT`
+    where missing)."""
+    inputs = {}
+    for name, kind in schema.items():
+        if kind == "category":
+            values = np.array([v if isinstance(v, str) else MISSING_TEXT for v in columns[name]], dtype=object)
+        else:
+            values = np.asarray(columns[name], dtype=np.float64)
+        inputs[name] = values.reshape(-1, 1)
+    return inputs
 
 
 def _frame(columns: Dict[str, List[Any]]):
@@ -414,4 +431,4 @@ def explanations(predictor: Any, columns: Dict[str, List[Any]], top: int = 5,
     return result
 
 
-__all__: Sequence[str] = ["OnnxPredictor", "Predictor", "describe", "explanations", "single_threaded"]
+__all__: Sequence[str] = ["MISSING_TEXT", "OnnxPredictor", "onnx_inputs", "Predictor", "describe", "explanations", "single_threaded"]

@@ -144,3 +144,40 @@ def test_fast_path_imputes_missing_values_like_the_pipeline(trained, heart_csv):
     frame.loc[2, "smoking"] = np.nan
     columns = {c: frame[c].tolist() for c in schema}
     np.testing.assert_allclose(serving.Predictor(model, schema).predict_proba(columns), reference.predict_proba(frame), atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def text_trained(heart_csv, tmp_path_factory):
+    """A default run (default models, ensembles and threshold) on records with text fields, missing
+    values and a text label, and its registered model."""
+    import amlpipe
+    from amlpipe import AutoMLSettings
+
+    from ..unit.test_onnx_export import with_text_categories
+
+    tmp_path = tmp_path_factory.mktemp("text-categories")
+    frame = pd.read_csv(heart_csv)
+    outcome = frame.pop("DEATH_EVENT").map({0: "survived", 1: "died"})
+    features = with_text_categories(frame, tmp_path)
+    ws = amlpipe.connect("local", workspace_dir=tmp_path / "ws")
+    settings = AutoMLSettings(label_column_name="outcome", experiment_timeout_minutes=0.1, path=str(tmp_path))
+    run = ws.get_or_create_experiment("text-categories").submit(settings, features.assign(outcome=outcome))
+    return run.register_model("text-categories"), features
+
+
+def test_a_model_trained_on_text_categories_is_served_from_its_onnx_export(text_trained, monkeypatch):
+    model, features = text_trained
+    assert model.properties["onnx_file"] == "model.onnx"
+    assert model.properties["input_schema"]["region"] == "category"
+    score = load_score_module(monkeypatch, model.path)
+    assert isinstance(score.predictor, serving.OnnxPredictor)
+    records = features.astype(object).where(features.notna(), None).to_dict("records")
+    records += [{**records[0], "region": value} for value in (None, "", "mars", 3)]
+    status, body = answer(score.run(request({"data": records, "method": "predict_proba"})))
+    assert status == 200 and set(body["result"]) <= {"died", "survived"}
+    pipeline = model.load()
+    expected = features.copy()
+    expected = pd.concat([expected, features.iloc[[0] * 4].assign(region=[np.nan, np.nan, "mars", "3"])],
+                         ignore_index=True)
+    assert body["result"] == pipeline.predict(expected).tolist()
+    np.testing.assert_allclose(body["probabilities"], pipeline.predict_proba(expected), rtol=0, atol=1e-5)
