@@ -110,7 +110,7 @@ def test_the_onnx_export_is_served_with_the_pipelines_answers(score, trained, he
     assert status == 200 and body["result"] == [bool(pipeline.predict(record)[0])]
 
 
-def test_without_an_onnx_export_the_pickled_pipeline_is_served(trained, monkeypatch, tmp_path):
+def test_without_an_onnx_export_the_pickled_pipeline_is_served(trained, monkeypatch, tmp_path, heart_csv):
     folder = tmp_path / "model"
     shutil.copytree(trained["model"].path, folder)
     (folder / "model.onnx").unlink()
@@ -119,31 +119,13 @@ def test_without_an_onnx_export_the_pickled_pipeline_is_served(trained, monkeypa
     score = load_score_module(monkeypatch, folder)
     assert isinstance(score.predictor, serving.Predictor)
     assert answer(score.run(request({"data": [LESSON_RECORD]}))) == (200, {"result": [False]})
-
-
-@pytest.mark.parametrize("rows", [1, 7, 64, 65, 299])
-def test_fast_path_answers_exactly_as_the_pipeline(trained, heart_csv, rows):
-    model = trained["model"].load()
-    reference = trained["model"].load()
-    schema = trained["model"].properties["input_schema"]
-    predictor = serving.Predictor(model, schema)
-    assert predictor.fast
-    frame = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"]).head(rows)
-    columns = {c: frame[c].astype(float).tolist() for c in schema}
-    index, fast = predictor.classify(columns)
-    slow = reference.predict_proba(frame)
-    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
-    assert (np.asarray(predictor.classes)[index] == reference.predict(frame)).all()
-
-
-def test_fast_path_imputes_missing_values_like_the_pipeline(trained, heart_csv):
-    model, reference = trained["model"].load(), trained["model"].load()
-    schema = trained["model"].properties["input_schema"]
-    frame = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"]).head(5).astype(float)
-    frame.loc[0, "age"] = np.nan
-    frame.loc[2, "smoking"] = np.nan
-    columns = {c: frame[c].tolist() for c in schema}
-    np.testing.assert_allclose(serving.Predictor(model, schema).predict_proba(columns), reference.predict_proba(frame), atol=1e-12)
+    # its labels are the pipeline's predict (the decision threshold included), in one pass with the probabilities
+    frame = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"])
+    status, body = answer(score.run(request({"data": frame.astype(object).to_dict("records"),
+                                             "method": "predict_proba"})))
+    pipeline = trained["model"].load()
+    assert status == 200 and body["result"] == [bool(v) for v in pipeline.predict(frame)]
+    np.testing.assert_allclose(body["probabilities"], pipeline.predict_proba(frame), rtol=0, atol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -130,7 +130,7 @@ def test_missing_and_unknown_categories_at_the_endpoint_answer_as_the_pipeline(t
     model, schema, X = text_model
     assert onnx_export.export(model, schema, X, tmp_path) == tmp_path / onnx_export.ONNX_FILE
     onnx = serving.OnnxPredictor(tmp_path / onnx_export.ONNX_FILE, schema, list(model.classes_))
-    pipeline = serving.Predictor(model, schema)
+    pipeline = serving.Predictor(model)
     base = {c: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v)
             for c, v in X.iloc[3].items()}
     records = [base] + [{**base, "region": value} for value in (None, "", "mars", 7, "North", "north ")] + [
