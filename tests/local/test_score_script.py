@@ -10,7 +10,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from flask import Request
 
-from amlpipe import serving
+from amlpipe import contract, serving
 
 from ..conftest import LESSON_RECORD, ROOT
 
@@ -163,3 +163,10 @@ def test_a_model_trained_on_text_categories_is_served_from_its_onnx_export(text_
                          ignore_index=True)
     assert body["result"] == pipeline.predict(expected).tolist()
     np.testing.assert_allclose(body["probabilities"], pipeline.predict_proba(expected), rtol=0, atol=1e-5)
+    # explanations take a text field away as the pipeline does (sent as missing: its most frequent value)
+    status, body = answer(score.run(request({"data": records[:3], "method": "explain"})))
+    columns = contract.check_request({"data": records[:3]}, model.properties["input_schema"]).columns
+    expected = serving.explanations(serving.Predictor(pipeline), columns)
+    for got, want in zip(body["explanations"], expected):
+        assert [e["field"] for e in got] == [e["field"] for e in want]
+        np.testing.assert_allclose([e["contribution"] for e in got], [e["contribution"] for e in want], atol=1e-5)
