@@ -263,7 +263,7 @@ def _boolean(value: Any, row: int, field: str) -> float:
 def _category(value: Any, row: int, field: str) -> Any:
     """A text as it is; a number as its text (categories are texts); null or "" as missing (NaN, imputed
     as in training, where an empty field of the CSV is missing)."""
-    if value is None or value == "":
+    if value is None or value == "":  # "" only equals a str
         return math.nan
     if type(value) is str:
         try:
