@@ -131,8 +131,7 @@ def test_missing_and_unknown_categories_at_the_endpoint_answer_as_the_pipeline(t
     assert onnx_export.export(model, schema, X, tmp_path) == tmp_path / onnx_export.ONNX_FILE
     onnx = serving.OnnxPredictor(tmp_path / onnx_export.ONNX_FILE, schema, list(model.classes_))
     pipeline = serving.Predictor(model)
-    base = {c: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v)
-            for c, v in X.iloc[3].items()}
+    base = {c: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for c, v in X.iloc[3].items()}
     records = [base] + [{**base, "region": value} for value in (None, "", "mars", 7, "North", "north ")] + [
         {**base, "sex": None, "stage": "", "region": None, "age": None}, {name: None for name in schema}]
     columns = checked(records, schema)
@@ -143,15 +142,24 @@ def test_missing_and_unknown_categories_at_the_endpoint_answer_as_the_pipeline(t
         np.testing.assert_allclose(proba, expected, rtol=0, atol=onnx_export.TOLERANCE)
     # what the pipeline (and so the export) does with them, by the pipeline's own frame
     proba = onnx.predict_proba(columns)
-    frame = pd.DataFrame([base] * 3).astype({"region": object})
-    frame["region"] = [X["region"].mode()[0], None, "mars"]
-    frame.loc[1, "region"] = np.nan
+    frame = pd.DataFrame([base] * 3).assign(region=[X["region"].mode()[0], np.nan, "mars"])
     direct = model.predict_proba(frame)
     np.testing.assert_allclose(proba[[1, 2]], direct[[0, 0]], atol=onnx_export.TOLERANCE)  # null and "": imputed
     unknown = model.estimator_[0].transform(frame.iloc[[2]])
     encoded = model.estimator_[0].get_feature_names_out()
     assert unknown[0, [i for i, name in enumerate(encoded) if name.startswith("region_")]].tolist() == [0.0] * 4
     np.testing.assert_allclose(proba[[3, 4, 5, 6]], direct[[2] * 4], atol=onnx_export.TOLERANCE)  # unseen: zeros
+
+
+def test_an_empty_text_seen_as_a_category_in_training_is_not_exported(heart, tmp_path, caplog):
+    """Only a frame given directly can hold "" (a CSV reads it as missing); the export reads "" as missing."""
+    X, y = heart
+    X = X.assign(region=np.where(X["age"] > 60, "", "young"))
+    schema = feature_schema(X)
+    model = Pipeline([("featurize", build_featurizer(schema)), ("model", LogisticRegression())]).fit(X, y)
+    with caplog.at_level(logging.WARNING, logger="amlpipe.onnx_export"):
+        assert onnx_export.export(model, schema, X, tmp_path) is None
+    assert "'' is a category" in caplog.text
 
 
 def split_values(member, n_features):
