@@ -1,6 +1,6 @@
 """Endpoint latency and throughput on loopback: amlpipe's score.py serving the model's ONNX export
-through ONNX Runtime, the same script serving model.pkl through its hand-written fast path
-(`amlpipe.serving.Predictor`), and an AutoML-v1-style script.
+through ONNX Runtime, the same script serving model.pkl (the pickled pipeline itself,
+`amlpipe.serving.Predictor`, as for a model that does not convert), and an AutoML-v1-style script.
 
 All serve the same registered model on the same server (azureml-inference-server-http, one
 worker), deployed by the local backend, one after the other in one run (--rounds times, to see
@@ -13,6 +13,9 @@ how much other processes on the machine move the figures):
 
     python benchmarks/endpoint.py --workspace .amlpipe   # after `make run` registered a model
     python benchmarks/endpoint.py --workspace .amlpipe --rounds 3 --skip-automl-style
+    # another dataset (text categories, say): the model trained on it, its CSV and label column;
+    # the single record is the data's first; the AutoML-v1-style script (the lesson's schema) is left out
+    python benchmarks/endpoint.py --workspace DIR --model-name penguins --data penguins.csv --label species
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ import pandas as pd
 import requests
 
 import amlpipe
-from amlpipe import InferenceSettings, ServiceSettings
-from amlpipe.data import LABEL, load_heart_failure
+from amlpipe import InferenceSettings, ServiceSettings, contract
+from amlpipe.data import LABEL, read_csv, resolve_source
 
 HERE = Path(__file__).resolve().parent
 LESSON_RECORD = {
@@ -94,12 +97,16 @@ def batch(uri, body, repeats=5):
     return statistics.median(times)
 
 
+def records_of(frame):
+    """The rows as JSON records, null where a value is missing."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
 def answers(uri, frame, style):
-    records = frame.to_dict("records")
-    response = requests.post(uri, json={"data": records}).json()
+    response = requests.post(uri, json={"data": records_of(frame)}).json()
     if style == "automl":
-        response = json.loads(response)
-    return [bool(v) for v in response["result"]]
+        return [bool(v) for v in json.loads(response)["result"]]
+    return response["result"]
 
 
 def without_onnx(model, folder: Path):
@@ -117,6 +124,7 @@ def main() -> None:
     parser.add_argument("--workspace", default=".amlpipe")
     parser.add_argument("--model-name", default="heart-failure-automl")
     parser.add_argument("--data", default=os.environ.get("AMLPIPE_DATA"))
+    parser.add_argument("--label", default=LABEL, help="the label column of --data (dropped from the records)")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--per-client", type=int, default=200)
@@ -127,8 +135,12 @@ def main() -> None:
 
     ws = amlpipe.connect(backend="local", workspace_dir=args.workspace)
     model = ws.get_model(args.model_name)
-    frame = load_heart_failure(args.data).drop(columns=[LABEL])
-    expected = [bool(v) for v in model.load().predict(frame)]
+    frame = read_csv(resolve_source(args.data)).drop(columns=[args.label])
+    classes = model.properties["classes"]
+    written = contract.label_values(classes)  # how score.py writes each class
+    expected = [written[classes.index(v)] for v in model.load().predict(frame).tolist()]
+    lesson = args.label == LABEL
+    record = LESSON_RECORD if lesson else records_of(frame.head(1))[0]
     big = pd.concat([frame] * (args.batch_rows // len(frame) + 1)).head(args.batch_rows)
     print(f"model {model.name}:{model.version} ({model.properties['algorithm']}, "
           f"ONNX export: {model.properties.get('onnx_file') or 'none'}), {os.cpu_count()} CPUs, "
@@ -137,12 +149,12 @@ def main() -> None:
     pkl_only = without_onnx(model, scratch)
     scripts = {
         "amlpipe score.py, ONNX Runtime": (model, None, "amlpipe"),
-        "amlpipe score.py, fast path (model.pkl)": (pkl_only, None, "amlpipe"),
+        "amlpipe score.py, pickled pipeline (model.pkl)": (pkl_only, None, "amlpipe"),
     }
-    if not args.skip_automl_style:
+    if lesson and not args.skip_automl_style:
         scripts["AutoML v1 style"] = (model, str(HERE / "automl_v1_style_score.py"), "automl")
-    print("| round | script | p50 ms | p99 ms | req/s (4 clients) | 10k-row batch s | rows/s | answers equal the pipeline's "
-          "| load avg |")
+    print(f"| round | script | p50 ms | p99 ms | req/s ({args.clients} clients) | {args.batch_rows:,}-row batch s | rows/s "
+          "| answers equal the pipeline's | load avg |")
     print("|---|---|---|---|---|---|---|---|---|")
     try:
         for round_ in range(1, args.rounds + 1):
@@ -150,10 +162,10 @@ def main() -> None:
                 service = ws.deploy(served, ServiceSettings(name=f"bench-{style}"), InferenceSettings(entry_script=script))
                 try:
                     service.wait_for_deployment()
-                    record = LESSON_RECORD if style == "amlpipe" else numeric_record(LESSON_RECORD)
-                    p50, p99 = sequential(service.scoring_uri, {"data": [record]}, args.requests)
-                    rate, errors = concurrent(service.scoring_uri, {"data": [record]}, args.clients, args.per_client)
-                    rows = big.to_dict("records")
+                    one = record if style == "amlpipe" else numeric_record(LESSON_RECORD)
+                    p50, p99 = sequential(service.scoring_uri, {"data": [one]}, args.requests)
+                    rate, errors = concurrent(service.scoring_uri, {"data": [one]}, args.clients, args.per_client)
+                    rows = records_of(big)
                     seconds = batch(service.scoring_uri, {"data": rows})
                     equal = answers(service.scoring_uri, frame, style) == expected
                     print(f"| {round_} | {name} | {p50:.2f} | {p99:.2f} | "

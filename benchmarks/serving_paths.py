@@ -1,11 +1,13 @@
 """The model's work per request in-process, for each serving path of score.py: ONNX Runtime on
-model.onnx against the hand-written fast path on model.pkl (`amlpipe.serving.Predictor`).
+model.onnx against the pickled pipeline itself (`amlpipe.serving.Predictor`, what serves a model
+that does not convert).
 
 CPU seconds of this process (one thread for each path, so that CPU time is the work done) are
 measured beside wall-clock seconds: on a machine shared with other work, the wall clock moves
 with the load and CPU time much less. Answers are compared on the real rows.
 
     python benchmarks/serving_paths.py --workspace .amlpipe   # after `make run` registered a model
+    python benchmarks/serving_paths.py --workspace DIR --model-name penguins --data penguins.csv --label species
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 import amlpipe
-from amlpipe import serving
-from amlpipe.data import LABEL, load_heart_failure
+from amlpipe import contract, serving
+from amlpipe.data import LABEL, read_csv, resolve_source
 
 
 def measure(function, repeats):
@@ -39,6 +41,7 @@ def main() -> None:
     parser.add_argument("--workspace", default=".amlpipe")
     parser.add_argument("--model-name", default="heart-failure-automl")
     parser.add_argument("--data", default=os.environ.get("AMLPIPE_DATA"))
+    parser.add_argument("--label", default=LABEL, help="the label column of --data (dropped from the records)")
     parser.add_argument("--batch-rows", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
@@ -48,24 +51,26 @@ def main() -> None:
     model = amlpipe.connect(backend="local", workspace_dir=args.workspace).get_model(args.model_name)
     metadata = model.properties
     schema = metadata["input_schema"]
-    frame = load_heart_failure(args.data).drop(columns=[LABEL])
+    frame = read_csv(resolve_source(args.data)).drop(columns=[args.label])
     big = pd.concat([frame] * (args.batch_rows // len(frame) + 1)).head(args.batch_rows)
     onnx_path = serving.OnnxPredictor(model.path / metadata["onnx_file"], schema, metadata["classes"])
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     onnx_path.session = onnxruntime.InferenceSession(str(model.path / metadata["onnx_file"]), options,
                                                      providers=["CPUExecutionProvider"])
-    serving._CPUS = 1  # the fast path's forests and LightGBM on one thread too
-    fast_path = serving.Predictor(model.load(), schema)
-    paths = {"ONNX Runtime": onnx_path, "fast path": fast_path}
+    pipeline_path = serving.Predictor(model.load())  # n_jobs=1 on every part, as score.py loads it
+    paths = {"ONNX Runtime": onnx_path, "pickled pipeline": pipeline_path}
 
     def columns(rows):
-        return {c: rows[c].astype(float).tolist() for c in schema}
+        """The rows as score.py's predictor gets them: checked by the contract."""
+        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+        return contract.check_request({"data": records}, schema, max_rows=len(records)).columns
 
     index, proba = onnx_path.classify(columns(frame))
-    fast_index, fast_proba = fast_path.classify(columns(frame))
+    pipeline_index, pipeline_proba = pipeline_path.classify(columns(frame))
     print(f"model {model.name}:{model.version} ({metadata['algorithm']}), load average {os.getloadavg()[0]:.1f}; "
-          f"labels equal: {np.array_equal(index, fast_index)}, largest probability gap {np.abs(proba - fast_proba).max():.1e}\n")
+          f"labels equal: {np.array_equal(index, pipeline_index)}, "
+          f"largest probability gap {np.abs(proba - pipeline_proba).max():.1e}\n")
     print("| path | 1 record CPU ms | 1 record wall ms | 10k rows CPU ms | 10k rows wall ms |")
     print("|---|---|---|---|---|")
     one, many = columns(frame.head(1)), columns(big)

@@ -2,7 +2,8 @@
 
 `init()` loads the registered model from `AZUREML_MODEL_DIR` (the model folder itself, or
 `<model_name>/<version>/` below it as Azure mounts it): its ONNX export through ONNX Runtime
-when the local backend wrote one (metadata.json names it), else the pickled pipeline. `run()` takes the raw HTTP request
+when the local backend wrote one (metadata.json names it), else the pickled pipeline itself
+(a model that does not convert, or a host without onnxruntime). `run()` takes the raw HTTP request
 (``@rawhttp``), checks it with `amlpipe.contract` and answers with the server's own
 response type, so bad input gets a 4xx naming the row and the field, never a 500.
 
@@ -76,7 +77,7 @@ def init():
         except ImportError:
             logger.warning("onnxruntime is not installed: serving %s instead of %s", MODEL_FILE, metadata["onnx_file"])
     if predictor is None:
-        predictor = serving.Predictor(joblib.load(folder / MODEL_FILE), schema)
+        predictor = serving.Predictor(joblib.load(folder / MODEL_FILE))
     labels = contract.label_values(predictor.classes)
     max_rows = int(os.environ.get("AMLPIPE_MAX_ROWS", contract.DEFAULT_MAX_ROWS))
     keys_file = os.environ.get("AMLPIPE_KEYS_FILE")

@@ -7,10 +7,11 @@ installed (Azure Container Instances).
 
 Request: ``{"data": [record, ...], "method": "predict" | "predict_proba" | "explain"}``; a record maps
 each input field to a number, a boolean (``true``/``false``, ``"true"``/``"false"``, 0/1)
-or, for category fields, a string; numbers may arrive as strings of plain decimal text
-(``"60"``, ``"1.40"``, ``"-2.5e3"``: ASCII digits, no spaces or underscores); a number must
-be finite and at most `MAX_ABS_VALUE` in magnitude (float32's range, which the learners
-compute in); ``null`` means missing and is imputed as in training. Bad input raises
+or, for category fields, a text (a number there is read as its text); numbers may arrive as
+strings of plain decimal text (``"60"``, ``"1.40"``, ``"-2.5e3"``: ASCII digits, no spaces or
+underscores); a number must be finite and at most `MAX_ABS_VALUE` in magnitude (float32's
+range, which the learners compute in); ``null`` (and ``""`` in a category field) means missing
+and is imputed as in training. Bad input raises
 `RequestError` with a 4xx status and a message naming the row and the field.
 """
 
@@ -201,7 +202,16 @@ def _fast_booleans(values: List[Any]) -> Optional[List[float]]:
 
 
 def _fast_categories(values: List[Any]) -> Optional[List[Any]]:
-    return values if set(map(type, values)) <= {str} else None
+    """All values non-empty texts of valid Unicode: the column as it is; else None."""
+    if not set(map(type, values)) <= {str} or "" in values:
+        return None
+    text = "".join(values)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\\ud800" in the JSON)
+            return None
+    return values
 
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
@@ -251,10 +261,19 @@ def _boolean(value: Any, row: int, field: str) -> float:
 
 
 def _category(value: Any, row: int, field: str) -> Any:
-    if value is None or type(value) is str:
+    """A text as it is; a number as its text (categories are texts); null or "" as missing (NaN, imputed
+    as in training, where an empty field of the CSV is missing)."""
+    if value is None or value == "":  # "" only equals a str
+        return math.nan
+    if type(value) is str:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RequestError(f"row {row}, field '{field}': the text holds a lone surrogate, which is not Unicode text",
+                               row=row, field=field) from None
         return value
     if type(value) is int or (type(value) is float and math.isfinite(value)):
-        return value
+        return str(value)
     raise RequestError(f"row {row}, field '{field}': {value!r} is not a category value", row=row, field=field)
 
 
@@ -273,7 +292,7 @@ def openapi_spec(
     kinds = {
         "number": {"type": ["number", "string"], "description": "a number, or a string holding one"},
         "boolean": {"type": ["boolean", "integer", "string"], "description": "true/false, \"true\"/\"false\" or 0/1"},
-        "category": {"type": "string"},
+        "category": {"type": ["string", "number"], "description": "a text (a number is read as its text; \"\" is missing)"},
     }
     record = {
         "type": "object",

@@ -1,6 +1,6 @@
 """The final model as ONNX, for ONNX Runtime to serve (Azure AutoML's ONNX-compatible models).
 
-`skl2onnx` converts scikit-learn's parts (the featurizer's imputers and scalers, forests,
+`skl2onnx` converts scikit-learn's parts (the featurizer's scalers and one-hot encoder, forests,
 linear models) and `onnxmltools` XGBoost. Converters written here cover what they lack or
 get wrong for amlpipe's final models:
 
@@ -11,12 +11,17 @@ get wrong for amlpipe's final models:
   double thresholds, and `onnxmltools`' float tree sends the values beside a threshold (for
   example the hundreds of boosted stumps') to the wrong leaf;
 - scikit-learn forests and XGBoost behind a cast to float: both compare float32 features,
-  while the featurizer's output is double, as in the pipeline.
+  while the featurizer's output is double, as in the pipeline;
+- `SimpleImputer` replacing NaN (numbers) or a missing text (categories): skl2onnx's holds
+  float32 fill values, and takes missing text only as a string the pipeline would see as a value;
+- the one-hot encoder answering double, as scikit-learn's does (skl2onnx's answers float).
 
-The graph has one input per request field (`[N, 1]`, double) and returns the labels (the
-original class values) and the class probabilities, or the regression values. The export is
-checked against the pipeline on the training rows before it is written; a model that does not
-convert, or does not answer as the pipeline does, keeps model.pkl alone.
+The graph has one ``[N, 1]`` input per request field: double for number and boolean fields
+(NaN where missing), string for category fields (`MISSING_TEXT` where missing; a text the
+encoder did not see in training encodes as all zeros, as `handle_unknown="ignore"` does). It
+returns the labels (the original class values) and the class probabilities, or the regression
+values. The export is checked against the pipeline on the training rows before it is written;
+a model that does not convert, or does not answer as the pipeline does, keeps model.pkl alone.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
+
+from .serving import MISSING_TEXT, onnx_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -46,18 +53,21 @@ class NotConvertible(ValueError):
 
 
 def to_onnx(model: Any, schema: Mapping[str, str]):
-    """The fitted ``model`` (raw records in) as an ONNX ModelProto with one double input per field.
+    """The fitted ``model`` (raw records in) as an ONNX ModelProto with one input per field
+    (double for numbers and booleans, string for categories).
 
     Raises:
         NotConvertible: a part has no converter, or one that would change the answers.
     """
     from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import DoubleTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
 
-    if any(kind not in ("number", "boolean") for kind in schema.values()):
-        raise NotConvertible("only number and boolean fields are exported (category fields are not)")
+    unknown = sorted(kind for kind in set(schema.values()) if kind not in ("number", "boolean", "category"))
+    if unknown:
+        raise NotConvertible(f"fields of kind {unknown[0]!r}")
     _register()
-    inputs = [(name, DoubleTensorType([None, 1])) for name in schema]
+    inputs = [(name, StringTensorType([None, 1]) if kind == "category" else DoubleTensorType([None, 1]))
+              for name, kind in schema.items()]
     options = {id(part): {"zipmap": False} for part in _classifiers(model)}
     try:
         return convert_sklearn(model, initial_types=inputs, target_opset=OPSET, options=options)
@@ -125,8 +135,8 @@ def compare(model: Any, onnx_bytes: bytes, schema: Mapping[str, str], features: 
 
 
 def feeds(features: pd.DataFrame, schema: Mapping[str, str]) -> Dict[str, np.ndarray]:
-    """The ONNX inputs for a frame of raw records: one ``[N, 1]`` double column per field."""
-    return {name: features[name].to_numpy(dtype=np.float64).reshape(-1, 1) for name in schema}
+    """The ONNX inputs for a frame of raw records, as the endpoint sends them (`serving.onnx_inputs`)."""
+    return onnx_inputs({name: features[name].tolist() for name in schema}, schema)
 
 
 def _classifiers(model: Any) -> list:
@@ -159,6 +169,7 @@ def _register() -> None:
                                   RandomForestRegressor, VotingClassifier, VotingRegressor)
     from sklearn.impute import SimpleImputer
     from sklearn.model_selection import FixedThresholdClassifier
+    from sklearn.preprocessing import OneHotEncoder
     from xgboost import XGBClassifier, XGBRegressor
 
     classifier_options = {"zipmap": [True, False, "columns"], "nocl": [True, False],
@@ -191,6 +202,7 @@ def _register() -> None:
     update_registered_converter(VotingRegressor, "AmlpipeVotingRegressor", calculate_linear_regressor_output_shapes,
                                 _convert_voting)
     update_registered_converter(SimpleImputer, "AmlpipeSimpleImputer", _same_shape, _convert_imputer)
+    update_registered_converter(OneHotEncoder, "AmlpipeOneHotEncoder", _one_hot_shape, _convert_one_hot)
     update_registered_converter(FixedThresholdClassifier, "AmlpipeFixedThresholdClassifier", _no_shapes,
                                 _convert_fixed_threshold, parser=_parse_fixed_threshold)
     _REGISTERED = True
@@ -201,9 +213,15 @@ def _no_shapes(operator) -> None:
 
 
 def _same_shape(operator) -> None:
+    """The inputs' columns side by side, of the inputs' type (double, or string for categories)."""
+    columns = sum(v.type.shape[1] or 0 for v in operator.inputs) if all(v.type.shape for v in operator.inputs) else None
+    operator.outputs[0].type = operator.inputs[0].type.__class__([None, columns])
+
+
+def _one_hot_shape(operator) -> None:
     from skl2onnx.common.data_types import DoubleTensorType
 
-    columns = sum(v.type.shape[1] or 0 for v in operator.inputs) if all(v.type.shape for v in operator.inputs) else None
+    columns = sum(len(c) for c in operator.raw_operator.categories_)
     operator.outputs[0].type = DoubleTensorType([None, columns])
 
 
@@ -283,17 +301,18 @@ def _in_float32(inner_alias: str, classifier: bool):
 
 
 def _convert_imputer(scope, operator, container) -> None:
-    """Missing (NaN) values replaced by the fitted statistics, in double: ONNX's Imputer holds
-    float32 fill values and has no double kernel in ONNX Runtime."""
-    from skl2onnx.common.data_types import DoubleTensorType
+    """Missing values replaced by the fitted statistics: NaN in double columns (ONNX's Imputer holds
+    float32 fill values and has no double kernel in ONNX Runtime), `MISSING_TEXT` in string columns
+    (the pipeline's imputer sees NaN there; the export's string inputs carry missing as that text)."""
+    from onnx import TensorProto
+    from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
 
     model = operator.raw_operator
     statistics = np.asarray(model.statistics_)
-    if (statistics.dtype.kind not in "fiu" or np.isnan(statistics.astype(float)).any() or model.add_indicator
-            or not (isinstance(model.missing_values, float) and np.isnan(model.missing_values))):
-        raise NotConvertible("SimpleImputer: only numeric statistics replacing NaN, without indicator columns")
-    if any(v.type.__class__ is not DoubleTensorType for v in operator.inputs):
-        raise NotConvertible("SimpleImputer: double features only")
+    kind = operator.inputs[0].type.__class__
+    if (model.add_indicator or not (isinstance(model.missing_values, float) and np.isnan(model.missing_values))
+            or any(v.type.__class__ is not kind for v in operator.inputs) or kind not in (DoubleTensorType, StringTensorType)):
+        raise NotConvertible("SimpleImputer: only NaN replaced, in double or string columns, without indicator columns")
     if len(operator.inputs) > 1:
         features = scope.get_unique_variable_name("imputer_input")
         container.add_node("Concat", [v.full_name for v in operator.inputs], [features], axis=1,
@@ -301,10 +320,46 @@ def _convert_imputer(scope, operator, container) -> None:
     else:
         features = operator.inputs[0].full_name
     missing = scope.get_unique_variable_name("missing")
-    container.add_node("IsNaN", [features], [missing], name=scope.get_unique_operator_name("IsNaN"))
-    fill = _constant(scope, container, "fill", statistics.astype(float).reshape(1, -1), np.float64)
+    if kind is DoubleTensorType:
+        if statistics.dtype.kind not in "fiu" or np.isnan(statistics.astype(float)).any():
+            raise NotConvertible("SimpleImputer: numeric columns need numeric statistics")
+        container.add_node("IsNaN", [features], [missing], name=scope.get_unique_operator_name("IsNaN"))
+        fill = _constant(scope, container, "fill", statistics.astype(float).reshape(1, -1), np.float64)
+    else:
+        if not all(isinstance(value, str) and value != MISSING_TEXT for value in statistics):
+            raise NotConvertible(f"SimpleImputer: category statistics must be texts other than {MISSING_TEXT!r}")
+        # ai.onnx Equal takes strings only from opset 19: LabelEncoder marks the missing text instead
+        marked = scope.get_unique_variable_name("missing_marked")
+        container.add_node("LabelEncoder", [features], [marked], op_domain="ai.onnx.ml", op_version=2,
+                           keys_strings=[MISSING_TEXT], values_int64s=[1], default_int64=0,
+                           name=scope.get_unique_operator_name("LabelEncoder"))
+        container.add_node("Cast", [marked], [missing], to=TensorProto.BOOL, name=scope.get_unique_operator_name("Cast"))
+        fill = scope.get_unique_variable_name("fill")
+        container.add_initializer(fill, TensorProto.STRING, [1, len(statistics)], [v.encode() for v in statistics])
     container.add_node("Where", [missing, fill, features], [operator.outputs[0].full_name],
                        name=scope.get_unique_operator_name("Where"))
+
+
+# -- OneHotEncoder ------------------------------------------------------------------------------
+
+
+def _convert_one_hot(scope, operator, container) -> None:
+    """skl2onnx's encoder (unknown texts: all zeros), its float answer cast to the pipeline's double."""
+    from onnx import TensorProto
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    model = operator.raw_operator
+    if operator.inputs[0].type.__class__ is not StringTensorType or model.drop is not None \
+            or model.handle_unknown != "ignore" or model._infrequent_enabled:
+        raise NotConvertible("OneHotEncoder: only text categories, unknown ones ignored, none dropped or grouped")
+    if any(MISSING_TEXT in map(str, categories) for categories in model.categories_):
+        raise NotConvertible(f"OneHotEncoder: {MISSING_TEXT!r} is a category, but the export reads it as missing")
+    inner = scope.declare_local_operator("SklearnOneHotEncoder", model)
+    inner.inputs = operator.inputs
+    encoded = scope.declare_local_variable("one_hot_float", FloatTensorType())
+    inner.outputs = [encoded]
+    container.add_node("Cast", [encoded.onnx_name], [operator.outputs[0].full_name], to=TensorProto.DOUBLE,
+                       name=scope.get_unique_operator_name("Cast"))
 
 
 # -- FixedThresholdClassifier -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -30,8 +31,13 @@ from azureml.exceptions import (
     UserErrorException,
     WebserviceException,
 )
+from azureml._common._error_definition import AzureMLError
+from azureml.automl.core.shared._diagnostics.automl_error_definitions import OnnxNotEnabled, RuntimeModuleDependencyMissing
+from azureml.automl.core.shared._diagnostics.contract import Contract
+from azureml.automl.core.shared.exceptions import ConfigException
 from azureml.train.automl import AutoMLConfig as RealAutoMLConfig
 from azureml.train.automl._azureautomlsettings import AzureAutoMLSettings
+from azureml.train.automl.exceptions import OnnxConvertException
 
 CHILDREN = (  # (algorithm, AUC_weighted) of the default run's children, iteration = position
     ("LightGBM", 0.881),
@@ -39,6 +45,19 @@ CHILDREN = (  # (algorithm, AUC_weighted) of the default run's children, iterati
     ("RandomForest", 0.874),
     ("VotingEnsemble", 0.915),
 )
+
+
+ONNX_FILE = "outputs/model.onnx"  # azureml.automl.core.shared.constants.MODEL_PATH_ONNX
+
+
+def onnx_model(name: str) -> bytes:
+    """A small ONNX model's file, its graph named after the child's algorithm."""
+    from onnx import TensorProto, helper
+
+    value = helper.make_tensor_value_info("x", TensorProto.DOUBLE, [None, 1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], name, [value],
+                              [helper.make_tensor_value_info("y", TensorProto.DOUBLE, [None, 1])])
+    return helper.make_model(graph).SerializeToString()
 
 
 class Cloud:
@@ -59,6 +78,8 @@ class Cloud:
         self.streaming_returns_early = False  # wait_for_completion(show_output=True) returns while running
         self.polls_until_done: Optional[int] = None  # the run ends after this many get_status calls
         self.children = CHILDREN  # (algorithm, score of the submitted primary metric) per iteration
+        self.onnx_conversion_fails: set = set()  # algorithms whose child wrote no model.onnx
+        self.automl_runtime_installed = False  # azureml-train-automl-runtime, which loads downloaded models
         self.nest_under_hyperdrive = False
         self.models: List[Any] = []
         self.services: Dict[str, Any] = {}
@@ -195,6 +216,7 @@ class Run:
         self.type = run_type
         self._properties = dict(properties or {})
         self._metrics = dict(metrics or {})
+        self._files: Dict[str, Any] = {}  # artifact path -> content
         self.status = "Running" if parent is None else "Completed"
 
     @property
@@ -254,15 +276,45 @@ class Run:
             self.status = self.cloud.run_outcome
         return self.get_details()
 
-    def _best(self) -> "Run":
+    def _ranked(self) -> List["Run"]:
         metric = self._properties["primary_metric"]
         scored = [c for c in self._children(True) if c._properties.get("runTemplate") == "automl_child"]
-        return sorted(scored, key=lambda c: c._metrics[metric], reverse="error" not in metric)[0]
+        return sorted(scored, key=lambda c: c._metrics[metric], reverse="error" not in metric)
 
-    def get_output(self):
-        """The best completed AutoML child by the primary metric's direction; no model object without the runtime."""
-        self.cloud.record("AutoMLRun.get_output", run_id=self.id)
-        return self._best(), None
+    def _best(self) -> "Run":
+        return self._ranked()[0]
+
+    def get_file_names(self):
+        return list(self._files)
+
+    def get_output(self, iteration=None, metric=None, return_onnx_model=False, return_split_onnx_model=None, **kwargs):
+        """As `AutoMLRun.get_output`: the best completed child by the primary metric's direction, and no
+        model object (model.pkl needs the AutoML runtime to load; the SDK then returns None).
+
+        With ``return_onnx_model`` (`_get_best_child_run(onnx_compatible=True)`): `OnnxConvertException`
+        unless the run was submitted with ``enable_onnx_compatible_models``; else the best child holding
+        outputs/model.onnx (`_get_onnx_run`), its model downloaded into the working folder and loaded
+        (`_download_automl_onnx_model`: a `ConfigException` without the runtime), the file then removed."""
+        self.cloud.record("AutoMLRun.get_output", run_id=self.id, iteration=iteration, metric=metric,
+                          return_onnx_model=return_onnx_model, return_split_onnx_model=return_split_onnx_model)
+        if not return_onnx_model:
+            return self._best(), None
+        if not json.loads(self._properties["AMLSettingsJsonString"]).get("enable_onnx_compatible_models"):
+            raise OnnxConvertException._with_error(AzureMLError.create(OnnxNotEnabled, target="onnx_compatible"))
+        best = next((child for child in self._ranked() if ONNX_FILE in child.get_file_names()), None)
+        Contract.assert_true(best is not None, "Failed to retrieve a run with successful ONNX conversion",
+                             target="current_run", log_safe=True)
+        path = f"model_onnx_{best.id}.onnx"  # in the working folder, as the SDK does
+        best.download_file(ONNX_FILE, output_file_path=path, _validate_checksum=True)
+        try:
+            if not self.cloud.automl_runtime_installed:
+                raise ConfigException._with_error(AzureMLError.create(
+                    RuntimeModuleDependencyMissing, target="onnx-model", module_name="azureml-train-automl-runtime"))
+            import onnx
+
+            return best, onnx.load(path)  # what OnnxConverter.load_onnx_model does
+        finally:
+            os.remove(path)
 
     def get_environment(self):
         self.cloud.record("Run.get_environment", run_id=self.id)
@@ -270,8 +322,12 @@ class Run:
 
         return SimpleNamespace(name="AzureML-AutoML")
 
-    def download_file(self, name, output_file_path=None):
+    def download_file(self, name, output_file_path=None, **kwargs):
         self.cloud.record("Run.download_file", run_id=self.id, name=name)
+        if name == ONNX_FILE:
+            with open(output_file_path, "wb") as fh:
+                fh.write(self._files[name])
+            return
         with open(output_file_path, "w") as fh:
             fh.write("def init():\n    pass\n\ndef run(data):\n    return data\n")
 
@@ -286,7 +342,10 @@ class Run:
 def start_run(cloud: Cloud, config, experiment: str) -> Run:
     """The parent run and its AutoML children (optionally nested under a HyperDrive run)."""
     metric = config.user_settings["primary_metric"]
-    parent = Run(cloud, f"AutoML_{next(cloud.ids)}", properties={"primary_metric": metric}, experiment=experiment)
+    onnx = bool(config.user_settings.get("enable_onnx_compatible_models"))
+    settings = json.dumps({"primary_metric": metric, "enable_onnx_compatible_models": onnx})
+    parent = Run(cloud, f"AutoML_{next(cloud.ids)}", properties={"primary_metric": metric, "AMLSettingsJsonString": settings},
+                 experiment=experiment)
     cloud.runs[parent.id] = parent
     holder = parent
     if cloud.nest_under_hyperdrive:
@@ -296,6 +355,9 @@ def start_run(cloud: Cloud, config, experiment: str) -> Run:
         child = Run(cloud, f"{parent.id}_{iteration}", holder, run_type="azureml.scriptrun",
                     properties={"runTemplate": "automl_child", "iteration": str(iteration), "run_algorithm": algorithm},
                     metrics={metric: score, "accuracy_table": "aml://artifact"})
+        child._files["outputs/model.pkl"] = b"pickled"
+        if onnx and algorithm not in cloud.onnx_conversion_fails:
+            child._files[ONNX_FILE] = onnx_model(algorithm)
         cloud.runs[child.id] = child
     return parent
 

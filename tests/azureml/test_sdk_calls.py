@@ -206,3 +206,48 @@ def test_a_mistyped_experiment_name_is_an_error_not_a_new_empty_experiment(cloud
     with pytest.raises(ResourceError, match="experiment 'aml-experiemnt' not found in workspace ws"):
         ws.get_experiment("aml-experiemnt")
     assert cloud.experiments == {"aml-experiment"}
+
+
+def onnx_run(cloud, azure_config, heart_csv, enable_onnx_compatible_models=True):
+    """A completed run submitted with (or without) enable_onnx_compatible_models."""
+    cloud.add_cluster("heart-f-cluster")
+    settings = amlpipe.Settings().override({"automl.enable_onnx_compatible_models": enable_onnx_compatible_models})
+    ws = amlpipe.connect(backend="azureml", config_path=azure_config)
+    run = ws.get_or_create_experiment("e").submit(settings.automl, ws.register_dataset(heart_csv), None)
+    run.wait_for_completion()
+    assert cloud.arguments("AutoMLConfig")["enable_onnx_compatible_models"] is enable_onnx_compatible_models
+    return run
+
+
+def test_get_output_return_onnx_model_takes_the_best_child_that_converted(cloud, azure_config, heart_csv,
+                                                                         monkeypatch, tmp_path):
+    """As `AutoMLRun.get_output(return_onnx_model=True)`: the children in the primary metric's order, the first
+    with outputs/model.onnx (here not the VotingEnsemble, whose conversion failed), downloaded and loaded."""
+    monkeypatch.chdir(tmp_path)  # the SDK downloads the model into the working folder, then removes it
+    cloud.onnx_conversion_fails = {"VotingEnsemble"}
+    cloud.automl_runtime_installed = True
+    run = onnx_run(cloud, azure_config, heart_csv)
+    best_run, onnx_model = run.get_output(return_onnx_model=True)
+    assert cloud.arguments("AutoMLRun.get_output") == {"run_id": run.id, "iteration": None, "metric": None,
+                                                       "return_onnx_model": True, "return_split_onnx_model": None}
+    assert best_run.id == f"{run.id}_1" and onnx_model.graph.name == "XGBoostClassifier"  # 0.902, after 0.915
+    assert ("Run.download_file", {"run_id": best_run.id, "name": "outputs/model.onnx"}) in cloud.calls
+    assert not list(tmp_path.glob("model_onnx_*"))  # downloaded, loaded, removed
+    # without the flag, the lesson's call: get_output() and no model object without the runtime
+    cloud.calls.clear()
+    best_run, fitted = run.get_output()
+    assert cloud.arguments("AutoMLRun.get_output")["return_onnx_model"] is False
+    assert best_run.id == f"{run.id}_3" and fitted is None
+
+
+def test_get_output_return_onnx_model_errors_name_the_setting_and_the_runtime(cloud, azure_config, heart_csv,
+                                                                             monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    run = onnx_run(cloud, azure_config, heart_csv, enable_onnx_compatible_models=False)
+    with pytest.raises(ResourceError, match="ONNX compatibility disabled.*automl.enable_onnx_compatible_models=True"):
+        run.get_output(return_onnx_model=True)
+    cloud.calls.clear()
+    run = onnx_run(cloud, azure_config, heart_csv)  # converted, but the runtime that loads the model is not here
+    with pytest.raises(amlpipe.ConfigError, match="azureml-train-automl-runtime"):
+        run.get_output(return_onnx_model=True)
+    assert not list(tmp_path.glob("model_onnx_*"))  # downloaded, loaded, removed

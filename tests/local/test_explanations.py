@@ -55,7 +55,7 @@ def test_regression_explanations_are_drops_in_the_predicted_value(heart_csv):
     schema = feature_schema(X)
     model = Pipeline([("featurize", build_featurizer(schema)),
                       ("model", RandomForestRegressor(20, random_state=0))]).fit(X, y)
-    predictor = serving.Predictor(model, schema)
+    predictor = serving.Predictor(model)
     columns = {name: X[name].astype(float).head(2).tolist() for name in schema}
     explained = serving.explanations(predictor, columns, top=3)
     assert [len(e) for e in explained] == [3, 3]

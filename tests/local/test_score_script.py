@@ -10,7 +10,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from flask import Request
 
-from amlpipe import serving
+from amlpipe import contract, serving
 
 from ..conftest import LESSON_RECORD, ROOT
 
@@ -110,7 +110,7 @@ def test_the_onnx_export_is_served_with_the_pipelines_answers(score, trained, he
     assert status == 200 and body["result"] == [bool(pipeline.predict(record)[0])]
 
 
-def test_without_an_onnx_export_the_pickled_pipeline_is_served(trained, monkeypatch, tmp_path):
+def test_without_an_onnx_export_the_pickled_pipeline_is_served(trained, monkeypatch, tmp_path, heart_csv):
     folder = tmp_path / "model"
     shutil.copytree(trained["model"].path, folder)
     (folder / "model.onnx").unlink()
@@ -119,28 +119,55 @@ def test_without_an_onnx_export_the_pickled_pipeline_is_served(trained, monkeypa
     score = load_score_module(monkeypatch, folder)
     assert isinstance(score.predictor, serving.Predictor)
     assert answer(score.run(request({"data": [LESSON_RECORD]}))) == (200, {"result": [False]})
+    # its labels are the pipeline's predict (the decision threshold included), in one pass with the probabilities
+    frame = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"])
+    status, body = answer(score.run(request({"data": frame.astype(object).to_dict("records"),
+                                             "method": "predict_proba"})))
+    pipeline = trained["model"].load()
+    assert status == 200 and body["result"] == [bool(v) for v in pipeline.predict(frame)]
+    np.testing.assert_allclose(body["probabilities"], pipeline.predict_proba(frame), rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("rows", [1, 7, 64, 65, 299])
-def test_fast_path_answers_exactly_as_the_pipeline(trained, heart_csv, rows):
-    model = trained["model"].load()
-    reference = trained["model"].load()
-    schema = trained["model"].properties["input_schema"]
-    predictor = serving.Predictor(model, schema)
-    assert predictor.fast
-    frame = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"]).head(rows)
-    columns = {c: frame[c].astype(float).tolist() for c in schema}
-    index, fast = predictor.classify(columns)
-    slow = reference.predict_proba(frame)
-    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
-    assert (np.asarray(predictor.classes)[index] == reference.predict(frame)).all()
+@pytest.fixture(scope="module")
+def text_trained(heart_csv, tmp_path_factory):
+    """A default run (default models, ensembles and threshold) on records with text fields, missing
+    values and a text label, and its registered model."""
+    import amlpipe
+    from amlpipe import AutoMLSettings
+
+    from ..unit.test_onnx_export import with_text_categories
+
+    tmp_path = tmp_path_factory.mktemp("text-categories")
+    frame = pd.read_csv(heart_csv)
+    outcome = frame.pop("DEATH_EVENT").map({0: "survived", 1: "died"})
+    features = with_text_categories(frame, tmp_path)
+    ws = amlpipe.connect("local", workspace_dir=tmp_path / "ws")
+    settings = AutoMLSettings(label_column_name="outcome", experiment_timeout_minutes=0.1, path=str(tmp_path))
+    run = ws.get_or_create_experiment("text-categories").submit(settings, features.assign(outcome=outcome))
+    return run.register_model("text-categories"), features
 
 
-def test_fast_path_imputes_missing_values_like_the_pipeline(trained, heart_csv):
-    model, reference = trained["model"].load(), trained["model"].load()
-    schema = trained["model"].properties["input_schema"]
-    frame = pd.read_csv(heart_csv).drop(columns=["DEATH_EVENT"]).head(5).astype(float)
-    frame.loc[0, "age"] = np.nan
-    frame.loc[2, "smoking"] = np.nan
-    columns = {c: frame[c].tolist() for c in schema}
-    np.testing.assert_allclose(serving.Predictor(model, schema).predict_proba(columns), reference.predict_proba(frame), atol=1e-12)
+def test_a_model_trained_on_text_categories_is_served_from_its_onnx_export(text_trained, monkeypatch):
+    model, features = text_trained
+    assert model.properties["onnx_file"] == "model.onnx"
+    assert model.properties["input_schema"]["region"] == "category"
+    score = load_score_module(monkeypatch, model.path)
+    assert isinstance(score.predictor, serving.OnnxPredictor)
+    records = features.astype(object).where(features.notna(), None).to_dict("records")
+    records += [{**records[0], "region": value} for value in (None, "", "mars", 3)]
+    status, body = answer(score.run(request({"data": records, "method": "predict_proba"})))
+    assert status == 200 and set(body["result"]) <= {"died", "survived"}
+    pipeline = model.load()
+    expected = pd.concat([features, features.iloc[[0] * 4].assign(region=[np.nan, np.nan, "mars", "3"])],
+                         ignore_index=True)
+    assert body["result"] == pipeline.predict(expected).tolist()
+    np.testing.assert_allclose(body["probabilities"], pipeline.predict_proba(expected), rtol=0, atol=1e-5)
+    # explanations take a text field away as the pipeline does (sent as missing: its most frequent value)
+    status, body = answer(score.run(request({"data": records[:3], "method": "explain"})))
+    schema = model.properties["input_schema"]
+    columns = contract.check_request({"data": records[:3]}, schema).columns
+    every_field = serving.explanations(serving.Predictor(pipeline), columns, top=len(schema))
+    assert status == 200 and len(body["explanations"]) == 3
+    for got, want in zip(body["explanations"], every_field):
+        want = {e["field"]: e["contribution"] for e in want}
+        assert all(e["contribution"] == pytest.approx(want[e["field"]], abs=1e-5) for e in got)

@@ -155,7 +155,31 @@ def test_numbers_outside_json_and_plain_decimal_text_are_refused_by_field(value)
 def test_a_huge_integer_in_a_boolean_or_category_field_is_not_a_500():
     error = refused({"data": [{**LESSON_RECORD, "sex": 10**400}]})
     assert error.field == "sex"
-    assert contract._category(10**400, 0, "c") == 10**400
+    assert contract._category(10**400, 0, "c") == "1" + "0" * 400
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["north", "south"], ["north", "south"]),
+    (["north", None], ["north", math.nan]),  # null: missing, imputed as in training
+    (["north", ""], ["north", math.nan]),  # as an empty field of the training CSV
+    ([None], [math.nan]),
+    ([7, 1.5, "x"], ["7", "1.5", "x"]),  # categories are texts: a number is read as its text
+    (["été", "北"], ["été", "北"]),
+])
+def test_category_values_become_texts_or_missing_the_same_way_in_a_batch_and_alone(values, expected):
+    schema = {"region": "category"}
+    together = contract.check_request({"data": [{"region": v} for v in values]}, schema).columns["region"]
+    alone = [contract.check_request({"data": [{"region": v}]}, schema).columns["region"][0] for v in values]
+    for got in (together, alone):
+        assert [("nan" if isinstance(v, float) and math.isnan(v) else v) for v in got] == [
+            ("nan" if isinstance(v, float) and math.isnan(v) else v) for v in expected]
+
+
+def test_a_lone_surrogate_in_a_category_is_refused_by_field():
+    payload = contract.parse_body(b'{"data": [{"region": "north"}, {"region": "\\ud800"}]}', "application/json")
+    with pytest.raises(contract.RequestError) as info:
+        contract.check_request(payload, {"region": "category"})
+    assert (info.value.row, info.value.field, info.value.status) == (1, "region", 400)
 
 
 @pytest.mark.parametrize("body, says", [

@@ -1,5 +1,6 @@
 """The ONNX export against the pipeline it stands for: labels equal, probabilities within 1e-5,
-on the real rows, on values on and beside every tree threshold, and on missing values."""
+on the real rows, on values on and beside every tree threshold, on missing values, and on text
+categories (missing and unknown ones too), with requests checked as the endpoint checks them."""
 
 import logging
 
@@ -14,7 +15,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier
 
-from amlpipe import AutoMLSettings, ConfigError, onnx_export
+from amlpipe import AutoMLSettings, ConfigError, contract, onnx_export, serving
 from amlpipe.backends.local.candidates import fixed_candidates
 from amlpipe.backends.local.ensemble import pick_final
 from amlpipe.backends.local.learners import learners_for
@@ -46,6 +47,19 @@ def final_model(X, y, threshold=0.4):
     vote = VotingClassifier(list(chosen.items()), voting="soft", weights=[1 / len(chosen)] * len(chosen))
     pipeline = Pipeline([("featurize", build_featurizer(feature_schema(X))), ("model", vote)])
     return FixedThresholdClassifier(pipeline, threshold=threshold, response_method="predict_proba").fit(X, y)
+
+
+def with_text_categories(X, tmp_path):
+    """The heart-failure records with three text fields (one of them with gaps) and gaps in a number,
+    read back from a CSV as a registered dataset is."""
+    rng = np.random.default_rng(0)
+    X = X.assign(sex=X["sex"].map({0: "female", 1: "male"}),
+                 region=rng.choice(["north", "south", "east", "west"], len(X)),
+                 stage=pd.cut(X["serum_creatinine"], [0, 1, 1.5, 100], labels=["low", "mid", "high"]).astype(str))
+    X.loc[rng.choice(len(X), 30, replace=False), "region"] = np.nan
+    X.loc[rng.choice(len(X), 30, replace=False), "age"] = np.nan
+    X.to_csv(tmp_path / "text.csv", index=False)
+    return pd.read_csv(tmp_path / "text.csv")
 
 
 def run_onnx(model, schema, frame):
@@ -83,6 +97,69 @@ def test_missing_values_are_imputed_as_the_pipeline_does(heart, fitted):
         frame.loc[3 * i: 3 * i + 2, column] = np.nan
     frame = pd.concat([frame, pd.DataFrame({c: [np.nan] for c in schema})], ignore_index=True)
     assert_same_answers(model, schema, frame)
+
+
+@pytest.fixture(scope="module")
+def text_model(heart, tmp_path_factory):
+    X, y = heart
+    X = with_text_categories(X, tmp_path_factory.mktemp("text"))
+    schema = feature_schema(X)
+    assert [c for c, kind in schema.items() if kind == "category"] == ["sex", "region", "stage"]
+    return final_model(X, y.map({0: "survived", 1: "died"})), schema, X
+
+
+def test_text_categories_are_string_inputs_answering_as_the_pipeline(text_model):
+    model, schema, X = text_model
+    proto = onnx_export.to_onnx(model, schema)
+    session = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    kinds = {i.name: i.type for i in session.get_inputs()}
+    assert kinds["region"] == "tensor(string)" and kinds["age"] == "tensor(double)" and kinds["anaemia"] == "tensor(double)"
+    assert X["region"].isna().any() and X["age"].isna().any()
+    assert onnx_export.compare(model, proto.SerializeToString(), schema, X) == ""
+    assert_same_answers(model, schema, X)
+
+
+def checked(records, schema):
+    """The columns of a request as score.py passes them to its predictor."""
+    return contract.check_request({"data": records}, schema).columns
+
+
+def test_missing_and_unknown_categories_at_the_endpoint_answer_as_the_pipeline(text_model, tmp_path):
+    """null and "" are imputed (the most frequent text), unseen texts and numbers encode as all zeros,
+    in a batch and alone; ONNX Runtime's answers equal the pickled pipeline's on the same request."""
+    model, schema, X = text_model
+    assert onnx_export.export(model, schema, X, tmp_path) == tmp_path / onnx_export.ONNX_FILE
+    onnx = serving.OnnxPredictor(tmp_path / onnx_export.ONNX_FILE, schema, list(model.classes_))
+    pipeline = serving.Predictor(model)
+    base = {c: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for c, v in X.iloc[3].items()}
+    records = [base] + [{**base, "region": value} for value in (None, "", "mars", 7, "North", "north ")] + [
+        {**base, "sex": None, "stage": "", "region": None, "age": None}, {name: None for name in schema}]
+    columns = checked(records, schema)
+    for predictor_columns in [columns] + [checked([record], schema) for record in records]:
+        index, proba = onnx.classify(predictor_columns)
+        expected_index, expected = pipeline.classify(predictor_columns)
+        np.testing.assert_array_equal(index, expected_index)
+        np.testing.assert_allclose(proba, expected, rtol=0, atol=onnx_export.TOLERANCE)
+    # what the pipeline (and so the export) does with them, by the pipeline's own frame
+    proba = onnx.predict_proba(columns)
+    frame = pd.DataFrame([base] * 3).assign(region=[X["region"].mode()[0], np.nan, "mars"])
+    direct = model.predict_proba(frame)
+    np.testing.assert_allclose(proba[[1, 2]], direct[[0, 0]], atol=onnx_export.TOLERANCE)  # null and "": imputed
+    unknown = model.estimator_[0].transform(frame.iloc[[2]])
+    encoded = model.estimator_[0].get_feature_names_out()
+    assert unknown[0, [i for i, name in enumerate(encoded) if name.startswith("region_")]].tolist() == [0.0] * 4
+    np.testing.assert_allclose(proba[[3, 4, 5, 6]], direct[[2] * 4], atol=onnx_export.TOLERANCE)  # unseen: zeros
+
+
+def test_an_empty_text_seen_as_a_category_in_training_is_not_exported(heart, tmp_path, caplog):
+    """Only a frame given directly can hold "" (a CSV reads it as missing); the export reads "" as missing."""
+    X, y = heart
+    X = X.assign(region=np.where(X["age"] > 60, "", "young"))
+    schema = feature_schema(X)
+    model = Pipeline([("featurize", build_featurizer(schema)), ("model", LogisticRegression())]).fit(X, y)
+    with caplog.at_level(logging.WARNING, logger="amlpipe.onnx_export"):
+        assert onnx_export.export(model, schema, X, tmp_path) is None
+    assert "'' is a category" in caplog.text
 
 
 def split_values(member, n_features):

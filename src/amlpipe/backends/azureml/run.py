@@ -22,6 +22,8 @@ SCORING_FILE = "outputs/scoring_file_v_1_0_0.py"
 TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
 LIVE_REFRESH_SECONDS = 20.0
 LIVE_MAX_FAILED_REFRESHES = 3  # in a row, then the wait fails
+ONNX_HINT = (" (the ONNX model needs the run submitted with automl.enable_onnx_compatible_models=True, and "
+             "azureml-train-automl-runtime installed here to load it)")
 
 
 def _seconds_between(start: Optional[str], end: Optional[str]) -> Optional[float]:
@@ -205,17 +207,22 @@ class AzureAutoMLRun(AzureRun, BaseAutoMLRun):
         return details
 
     def get_output(self, return_onnx_model: bool = False) -> Tuple[AzureRun, Any]:
-        """`run.get_output()`: the best child run and, when the AutoML runtime is installed here, the fitted model
-        (with ``return_onnx_model``, its ONNX model: the run needs ``enable_onnx_compatible_models``).
+        """`run.get_output()`: the best child run and, when the AutoML runtime is installed here, the fitted model.
 
         Without azureml-train-automl-runtime the SDK returns no model object; registration and
-        deployment work from the run's outputs all the same.
+        deployment work from the run's outputs all the same. With ``return_onnx_model``
+        (`get_output(return_onnx_model=True)`): the best child that wrote an ONNX model, and that
+        model (an `onnx.ModelProto`); the run must have been submitted with
+        ``enable_onnx_compatible_models``, and loading the model needs the runtime.
 
         Raises:
-            ResourceError: the run has not completed.
+            ResourceError: the run has not completed, or (``return_onnx_model``) was submitted without
+                ``enable_onnx_compatible_models``.
+            ConfigError: (``return_onnx_model``) azureml-train-automl-runtime is not installed here.
         """
         self.require_completed("take its best model")
-        with translated(f"AutoML run '{self.id}'"):
+        hint = ONNX_HINT if return_onnx_model else ""
+        with translated(f"AutoML run '{self.id}'", hint):
             best_run, fitted_model = self.sdk_run.get_output(**({"return_onnx_model": True} if return_onnx_model else {}))
         if fitted_model is None:
             logger.warning(

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from ...errors import AmlpipeError, ConfigError, ResourceError
+from ...errors import ConfigError, ResourceError
 from ...pipeline import (AUTOML, COMPLETED, DEPLOY, FAILED, NOT_STARTED, REGISTER, PipelineDefinition, PipelineRun,
                          PublishedPipeline, StepDefinition, StepFailed, StepRun, step_line)
 from .records import read_record, write_record
