@@ -10,9 +10,14 @@ Headless runs (papermill, CI) never get it: they print plain lines.
 from __future__ import annotations
 
 import io
-from typing import Any, Dict
+import logging
+import time
+from typing import Any, Callable, Collection, Dict, Tuple
 
 import pandas as pd
+
+logger = logging.getLogger(__name__)
+MAX_FAILED_REFRESHES = 3  # in a row, then the wait fails
 
 TABLE_COLUMNS = ("iteration", "algorithm", "duration_s", "status")
 TABLE_ROWS = 20
@@ -70,3 +75,27 @@ class LiveView:
         figure.savefig(buffer, format="png", dpi=80)
         plt.close(figure)  # shown once, through the display handle, not again by the inline backend
         return Image(data=buffer.getvalue(), format="png")
+
+
+def poll(view: "LiveView", refresh: Callable[[], Tuple[pd.DataFrame, str]], finished: Collection[str],
+         seconds: float) -> None:
+    """Update ``view`` with ``refresh()`` (the table and the status) every ``seconds`` until the status is
+    in ``finished``. A refresh that raises an amlpipe `ResourceError` is a blip in a long wait, not
+    the run's end: it is logged and tried again, up to `MAX_FAILED_REFRESHES` times in a row."""
+    from .errors import ResourceError
+
+    failures = 0
+    while True:
+        try:
+            board, status = refresh()
+            view.update(board, status)
+            failures = 0
+        except ResourceError as exc:
+            failures += 1
+            if failures > MAX_FAILED_REFRESHES:
+                raise
+            logger.warning("could not refresh the live view (%s); trying again", exc)
+            status = "Unknown"
+        if status in finished:
+            return
+        time.sleep(seconds)

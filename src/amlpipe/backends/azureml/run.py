@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -21,7 +20,6 @@ logger = logging.getLogger(__name__)
 SCORING_FILE = "outputs/scoring_file_v_1_0_0.py"
 TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
 LIVE_REFRESH_SECONDS = 20.0
-LIVE_MAX_FAILED_REFRESHES = 3  # in a row, then the wait fails
 ONNX_HINT = (" (the ONNX model needs the run submitted with automl.enable_onnx_compatible_models=True, and "
              "azureml-train-automl-runtime installed here to load it)")
 
@@ -136,27 +134,18 @@ class AzureAutoMLRun(AzureRun, BaseAutoMLRun):
         Args:
             refresh_seconds: Between two refreshes (default `LIVE_REFRESH_SECONDS`).
         """
-        from ...live import LiveView
+        from ...live import LiveView, poll
 
         refresh_seconds = LIVE_REFRESH_SECONDS if refresh_seconds is None else refresh_seconds
         primary = self.primary_metric
         view = LiveView(self.id, primary, metrics.GREATER_IS_BETTER[primary])
-        failures = 0
-        while True:
-            try:
-                with translated(f"AutoML run '{self.id}'"):
-                    status = self.sdk_run.get_status()
-                view.update(self._leaderboard_with_status(), status)
-                failures = 0
-            except ResourceError as exc:  # a blip in a long wait is not the run's end
-                failures += 1
-                if failures > LIVE_MAX_FAILED_REFRESHES:
-                    raise
-                logger.warning("could not refresh the live view (%s); trying again", exc)
-                status = "Unknown"
-            if status in TERMINAL_STATUSES:
-                return
-            time.sleep(refresh_seconds)
+
+        def refresh():
+            with translated(f"AutoML run '{self.id}'"):
+                status = self.sdk_run.get_status()
+            return self._leaderboard_with_status(), status
+
+        poll(view, refresh, TERMINAL_STATUSES, refresh_seconds)
 
     def get_children(self) -> List[AzureRun]:
         """The AutoML child runs, the trials nested under HyperDrive included (as the SDK finds them)."""

@@ -30,7 +30,6 @@ BEST_CHILD_TAG = "automl_best_child_run_id"
 FINISHED = {"Completed", "Failed", "Canceled", "NotResponding", "Paused"}
 POLL_SECONDS = 30
 LIVE_REFRESH_SECONDS = 20.0
-LIVE_MAX_FAILED_REFRESHES = 3  # in a row, then the wait fails
 # What marks an AutoML trial among a parent's child jobs (not the setup or featurization runs), as in v1.
 TRIAL_TEMPLATE = ("runTemplate", "automl_child")
 
@@ -166,29 +165,19 @@ class AzureV2AutoMLRun(AzureV2Run, BaseAutoMLRun):
         Args:
             refresh_seconds: Between two refreshes (default `LIVE_REFRESH_SECONDS`).
         """
-        from ...live import LiveView
+        from ...live import LiveView, poll
 
         refresh_seconds = LIVE_REFRESH_SECONDS if refresh_seconds is None else refresh_seconds
         primary = v1_metric_name(self.sdk_job.primary_metric)  # the job's own, no MLflow needed
         view = LiveView(self.id, primary, metrics.GREATER_IS_BETTER[primary])
-        failures = 0
-        while True:
-            try:
-                with translated(f"AutoML job '{self.id}'"):
-                    self.sdk_job = self.workspace.ml_client.jobs.get(self.id)
-                    status = self.sdk_job.status
-                    board = self._live_board(primary)
-                view.update(board, status)
-                failures = 0
-            except ResourceError as exc:  # a blip in a long wait is not the job's end
-                failures += 1
-                if failures > LIVE_MAX_FAILED_REFRESHES:
-                    raise
-                logger.warning("could not refresh the live view (%s); trying again", exc)
-                status = "Unknown"
-            if status in FINISHED:
-                return
-            time.sleep(refresh_seconds)
+
+        def refresh():
+            with translated(f"AutoML job '{self.id}'"):
+                self.sdk_job = self.workspace.ml_client.jobs.get(self.id)
+                status = self.sdk_job.status
+                return self._live_board(primary), status
+
+        poll(view, refresh, FINISHED, refresh_seconds)
 
     def _live_board(self, primary: str) -> pd.DataFrame:
         """The trials as child jobs: the leaderboard's columns and each trial's status."""
