@@ -29,7 +29,9 @@ def test_explain_names_the_fields_that_move_each_answer(trained, heart_csv, monk
         for e in explanation[:2]:
             without = row.assign(**{e["field"]: np.nan})
             drop = model.predict_proba(row)[0, chosen] - model.predict_proba(without)[0, chosen]
-            assert e["contribution"] == pytest.approx(drop, abs=1e-6)
+            # the endpoint serves model.onnx, whose probabilities are within 1e-5 of the pipeline's;
+            # a drop is the difference of two of them
+            assert e["contribution"] == pytest.approx(drop, abs=2e-5)
 
 
 def test_explain_is_bounded_and_in_the_openapi_document(trained, monkeypatch):
