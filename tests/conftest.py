@@ -29,12 +29,17 @@ def heart_csv() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch, tmp_path_factory):
-    """No test reads the developer's config.json, backend choice or cache."""
+def _isolated_env(monkeypatch, _session_cache):
+    """No test reads the developer's config.json, backend choice or cache (the tests share one cache)."""
     monkeypatch.delenv("AMLPIPE_BACKEND", raising=False)
     monkeypatch.delenv("AMLPIPE_WORKSPACE", raising=False)
-    monkeypatch.setenv("AMLPIPE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("AMLPIPE_CACHE_DIR", str(_session_cache))
 
 
 @pytest.fixture(scope="session")

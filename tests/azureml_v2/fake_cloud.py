@@ -39,6 +39,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from amlpipe.backends.local.workspace import copy_empty_store
+
 STATE_FILE = "state.pkl"
 ENV_ROOT = "AMLPIPE_FAKE_AZURE"  # the kernels of a notebook run find the shared cloud here
 
@@ -85,6 +87,8 @@ class Cloud:
         self.persistent = persistent
         self.state = State()
         self.load()
+        if not (self.root / "mlflow.db").exists():  # the workspace's MLflow store, made as a local workspace's is
+            copy_empty_store(self.root / "mlflow.db")
 
     # --- state shared between processes
     def load(self) -> None:
@@ -472,6 +476,7 @@ def automl_run(cloud: Cloud, job, training_data: str, experiment_name: str,
     """
     import mlflow.sklearn
     import mltable
+    import sklearn
     from mlflow.models import infer_signature
     from mlflow.tracking import MlflowClient
     from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -523,8 +528,11 @@ def automl_run(cloud: Cloud, job, training_data: str, experiment_name: str,
     # The best trial's model as AutoML leaves it: an MLflow model (MLmodel with the input signature, conda.yaml, model.pkl).
     folder = cloud.root / "storage" / "jobs" / best / "mlflow-model"
     folder.parent.mkdir(parents=True, exist_ok=True)
+    # The requirements named, as AutoML's conda.yaml names them: inferring them runs a subprocess (5 s).
     mlflow.sklearn.save_model(fitted, str(folder), signature=infer_signature(features, frame[label]),
-                              serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_PICKLE)
+                              serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_PICKLE,
+                              pip_requirements=[f"mlflow=={mlflow.__version__}",
+                                                f"scikit-learn=={sklearn.__version__}"])
     return parent_id, best
 
 

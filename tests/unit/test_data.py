@@ -163,7 +163,8 @@ def zip_server(heart_csv):
     server.shutdown()
 
 
-def test_download_extracts_and_caches_then_reuses_the_cache(zip_server, heart_csv, monkeypatch):
+def test_download_extracts_and_caches_then_reuses_the_cache(zip_server, heart_csv, monkeypatch, tmp_path):
+    monkeypatch.setenv("AMLPIPE_CACHE_DIR", str(tmp_path))  # an empty cache
     monkeypatch.delenv("AMLPIPE_DATA", raising=False)
     path = data.download_heart_failure(zip_server)
     assert path == data.cache_dir() / data.CSV_NAME
@@ -171,7 +172,8 @@ def test_download_extracts_and_caches_then_reuses_the_cache(zip_server, heart_cs
     assert data.resolve_source() == str(path)  # no second download
 
 
-def test_offline_download_says_how_to_give_a_local_file(monkeypatch):
+def test_offline_download_says_how_to_give_a_local_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("AMLPIPE_CACHE_DIR", str(tmp_path))  # an empty cache
     import socket
 
     with socket.socket() as s:  # a loopback port with nobody listening

@@ -90,6 +90,8 @@ class LocalWorkspace(BaseWorkspace):
             logging.getLogger("alembic").setLevel(logging.WARNING)
             with self.lock():  # MLflow creates or migrates the tables here: one process at a time
                 store = self.root / "mlflow.db"
+                if not store.exists():
+                    copy_empty_store(store)
                 client = StoreClient(call_store(
                     lambda: MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri), store), store)
                 client.search_registered_models(max_results=1)
@@ -157,6 +159,29 @@ class LocalWorkspace(BaseWorkspace):
     list_published_pipelines = pipeline.list_published
     submit_published_pipeline = pipeline.submit_published
     schedule_pipeline = pipeline.schedule
+
+
+def copy_empty_store(store: Path) -> None:
+    """An empty MLflow store at ``store``: a copy of one MLflow built, kept in the user cache per MLflow version.
+
+    MLflow builds a new store by running each of its schema migrations, about 3 s; a copy takes
+    milliseconds. Where the cache cannot be written, nothing is copied and MLflow builds the store in place.
+    """
+    from mlflow.tracking import MlflowClient
+    from mlflow.version import VERSION
+
+    from ...data import cache_dir
+
+    template = cache_dir() / f"mlflow-{VERSION}-empty-store.db"
+    try:
+        if not template.is_file():
+            template.parent.mkdir(parents=True, exist_ok=True)
+            partial = template.with_name(f"{template.name}.{os.getpid()}.part")
+            MlflowClient(tracking_uri=f"sqlite:///{partial}").search_experiments(max_results=1)
+            os.replace(partial, template)  # whole, even with another process building one beside it
+        shutil.copyfile(template, store)
+    except OSError as exc:
+        logger.debug("no empty-store template in %s (%s): MLflow builds %s", template.parent, exc, store)
 
 
 # Columns of MLflow's store holding file URIs into the workspace.
