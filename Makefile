@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 # The real dataset for offline runs; without it the loader downloads (and caches) the UCI copy.
 AMLPIPE_DATA ?= $(wildcard $(CURDIR)/../shared/data/heart_failure_clinical_records_dataset.csv)
 export AMLPIPE_DATA
-PYTEST_ARGS ?=
+# Test files on two processes (one per core here), each file's tests in one of them: the
+# slow ones wait on kernels and servers much of the time. Serial: make test PYTEST_ARGS=-n0
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=15
 
 .PHONY: run test venv clean
 
