@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from operator import itemgetter
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 METHODS = ("predict", "predict_proba", "explain")
@@ -148,7 +149,7 @@ def _columns(rows: Sequence[Any], schema: Mapping[str, str]) -> Dict[str, Any]:
             _explain_record(i, record, names)
     columns: Dict[str, Any] = {}
     for name, kind in schema.items():
-        values = [record[name] for record in rows]
+        values = list(map(itemgetter(name), rows))
         fast = _FAST[kind](values)
         if fast is None:  # something is off (or unusual): convert value by value, naming the first bad one
             convert = _CONVERTERS[kind]
@@ -178,7 +179,7 @@ def _fast_numbers(values: List[Any]) -> Optional[List[float]]:
         if not text.isascii() or "_" in text or text.split() != [text]:
             return None
     try:
-        numbers = [float(v) for v in values]
+        numbers = list(map(float, values))
     except (ValueError, OverflowError):
         return None
     if not all(map(math.isfinite, numbers)) or max(map(abs, numbers)) > MAX_ABS_VALUE:
@@ -191,14 +192,15 @@ _BOOLEAN_WORDS = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, True: 1.0, Fals
 
 
 def _fast_booleans(values: List[Any]) -> Optional[List[float]]:
+    """All values booleans, 0/1 or boolean words: the whole column at once (by its distinct values); else None."""
     kinds = set(map(type, values))
-    if kinds <= {bool, int}:
-        converted = [_BOOLEAN_WORDS.get(v) for v in values]
-    elif kinds == {str}:
-        converted = [_BOOLEAN_WORDS.get(v.strip().lower()) for v in values]
-    else:
+    if not kinds or not (kinds <= {bool, int} or kinds == {str}):
         return None
-    return None if None in converted else converted
+    distinct = set(values)
+    words = {v: _BOOLEAN_WORDS.get(v.strip().lower() if type(v) is str else v) for v in distinct}
+    if None in words.values():
+        return None
+    return list(map(words.__getitem__, values))
 
 
 def _fast_categories(values: List[Any]) -> Optional[List[Any]]:
