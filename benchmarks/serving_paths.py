@@ -1,6 +1,7 @@
 """The model's work per request in-process, for each serving path of score.py: ONNX Runtime on
 model.onnx against the pickled pipeline itself (`amlpipe.serving.Predictor`, what serves a model
-that does not convert).
+that does not convert); then what score.py does before the model on a large request (JSON
+decoding, the contract's checks).
 
 CPU seconds of this process (one thread for each path, so that CPU time is the work done) are
 measured beside wall-clock seconds: on a machine shared with other work, the wall clock moves
@@ -13,6 +14,7 @@ with the load and CPU time much less. Answers are compared on the real rows.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 
@@ -78,6 +80,15 @@ def main() -> None:
         single = measure(lambda: predictor.classify(one), args.repeats * 20)
         batch = measure(lambda: predictor.classify(many), args.repeats)
         print(f"| {name} | {single[0]:.3f} | {single[1]:.3f} | {batch[0]:.1f} | {batch[1]:.1f} |", flush=True)
+    # What score.py does before the model, on the same rows as one request's body
+    records = big.astype(object).where(big.notna(), None).to_dict("records")
+    body = json.dumps({"data": records}).encode()
+    payload = contract.parse_body(body, "application/json")
+    for name, step in [("JSON decoding", lambda: contract.parse_body(body, "application/json")),
+                       ("the contract's checks", lambda: contract.check_request(payload, schema, len(records)))]:
+        single = measure(lambda: step(), args.repeats)
+        print(f"| {name} (the {len(records):,}-row request, {len(body) / 1e6:.1f} MB) | | | "
+              f"{single[0]:.1f} | {single[1]:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
