@@ -163,7 +163,7 @@ def test_a_fixed_configuration_that_wins_holds_the_outputs(tmp_path, heart_csv, 
 
     monkeypatch.setattr(automl, "pick_final", pick_a_fixed_lightgbm)
     settings = amlpipe.Settings().override({
-        "automl.experiment_timeout_minutes": 0.2, "automl.allowed_models": ["LightGBM"], "automl.path": str(tmp_path),
+        "automl.experiment_timeout_minutes": 0.3, "automl.allowed_models": ["LightGBM"], "automl.path": str(tmp_path),
         "automl.n_cross_validations": 3,
     })
     ws = amlpipe.connect(backend="local", workspace_dir=tmp_path / "ws")
