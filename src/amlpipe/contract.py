@@ -194,7 +194,7 @@ _BOOLEAN_WORDS = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, True: 1.0, Fals
 def _fast_booleans(values: List[Any]) -> Optional[List[float]]:
     """All values booleans, 0/1 or boolean words: the whole column at once (by its distinct values); else None."""
     kinds = set(map(type, values))
-    if not kinds or not (kinds <= {bool, int} or kinds == {str}):
+    if not (kinds <= {bool, int} or kinds == {str}):
         return None
     distinct = set(values)
     words = {v: _BOOLEAN_WORDS.get(v.strip().lower() if type(v) is str else v) for v in distinct}

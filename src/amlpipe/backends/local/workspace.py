@@ -29,7 +29,7 @@ import logging
 import os
 import shutil
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
@@ -166,6 +166,9 @@ def copy_empty_store(store: Path) -> None:
 
     MLflow builds a new store by running each of its schema migrations, about 3 s; a copy takes
     milliseconds. Where the cache cannot be written, nothing is copied and MLflow builds the store in place.
+    The copy's Default experiment (amlpipe does not use it) keeps the artifact location MLflow gave it
+    when the template was built. Both files are written whole (beside, then renamed): a process
+    stopped halfway leaves no half store.
     """
     from mlflow.tracking import MlflowClient
     from mlflow.version import VERSION
@@ -173,15 +176,20 @@ def copy_empty_store(store: Path) -> None:
     from ...data import cache_dir
 
     template = cache_dir() / f"mlflow-{VERSION}-empty-store.db"
+    partials = [template.with_name(f"{template.name}.{os.getpid()}.part"), store.with_name(f"{store.name}.part")]
     try:
         if not template.is_file():
             template.parent.mkdir(parents=True, exist_ok=True)
-            partial = template.with_name(f"{template.name}.{os.getpid()}.part")
-            MlflowClient(tracking_uri=f"sqlite:///{partial}").search_experiments(max_results=1)
-            os.replace(partial, template)  # whole, even with another process building one beside it
-        shutil.copyfile(template, store)
+            MlflowClient(tracking_uri=f"sqlite:///{partials[0]}").search_experiments(max_results=1)
+            os.replace(partials[0], template)
+        shutil.copyfile(template, partials[1])
+        os.replace(partials[1], store)
     except OSError as exc:
         logger.debug("no empty-store template in %s (%s): MLflow builds %s", template.parent, exc, store)
+    finally:
+        for partial in partials:
+            with suppress(OSError):
+                partial.unlink(missing_ok=True)
 
 
 # Columns of MLflow's store holding file URIs into the workspace.
