@@ -67,12 +67,3 @@ def test_search_keeps_its_floor_and_leaves_a_share_for_what_follows():
     assert budget.search_seconds(clock, after_search=1.0) == pytest.approx(85.0, abs=0.1)  # at most 85% of what is left
     spent = budget.Budget(1.0, start=clock.start - 5)
     assert budget.search_seconds(spent, after_search=0.0) == budget.MIN_SEARCH_SECONDS  # never 0: FLAML's "no limit"
-
-
-def test_the_search_is_left_the_time_of_the_scoring_the_plan_will_do():
-    costs = {"a": 1.0, "b": 1.0}
-    # 10 folds (2 x 11 fits) do not fit in 13 s, 5 folds (2 x 6) do: the scoring takes 12 s, not 22
-    assert budget.planned_scoring_seconds(costs, folds=10, seconds=13.0) == pytest.approx(12.0)
-    assert budget.planned_scoring_seconds(costs, folds=10, seconds=30.0) == pytest.approx(22.0)
-    # not even one candidate on 3 folds: the plan shrinks it into all the time there is
-    assert budget.planned_scoring_seconds({"a": 10.0}, folds=10, seconds=13.0) == pytest.approx(13.0)

@@ -53,8 +53,7 @@ from ... import explain, metrics
 from ...data import feature_schema
 from ...errors import DataError
 from ...settings import AutoMLSettings
-from .budget import (MIN_SEARCH_SHARE, Budget, plan_scoring, planned_scoring_seconds, probe_fit_seconds,
-                     search_seconds, trial_fit_seconds)
+from .budget import Budget, plan_scoring, probe_fit_seconds, search_seconds, trial_fit_seconds
 from .candidates import Candidate, cv_splitters, fixed_candidates, out_of_fold, score, with_forest_size
 from .ensemble import pick_final, refit_seconds
 from .featurize import build_featurizer
@@ -213,13 +212,9 @@ def run_search(
     fixed_costs = {name: fit_seconds(est, n_fit) for name, est in fixed.items()}
     forest_cost = fit_seconds(_default_forest(task, workers, seed), len(features))
     if method == "cv":
-        # The candidates the scoring will plan for, in its order; a searched learner's cost is not
-        # known before the search, so each is taken to cost as much as the dearest fit measured.
         per_learner = max([forest_cost, *fixed_costs.values()])
-        expected = {**{learners[0]: per_learner}, **fixed_costs, **{lrn: per_learner for lrn in learners[1:]}}
-        room = (1 - MIN_SEARCH_SHARE) * budget.left() - reserve
         # FLAML itself refits its best configuration on all rows after a CV search (it always does)
-        after_search = planned_scoring_seconds(expected, folds, room) + forest_cost
+        after_search = (sum(fixed_costs.values()) + per_learner * len(learners)) * (folds + 1) + forest_cost
     else:
         after_search = forest_cost  # the refit of the best model
     seconds = search_seconds(budget, after_search + reserve)

@@ -147,16 +147,6 @@ def plan_scoring(fit_seconds: Dict[str, float], sizes: Dict[str, Optional[int]],
     return best
 
 
-def planned_scoring_seconds(fit_seconds: Dict[str, float], folds: int, seconds: float) -> float:
-    """Seconds the scoring will take as `plan_scoring` plans it in ``seconds``: the folds it falls
-    back to, not the ``folds`` wanted, so that the search is not kept short for work the plan
-    will not do; all of ``seconds`` when not even the first candidate fits (the plan shrinks it)."""
-    plan = plan_scoring(fit_seconds, {}, folds, seconds)
-    if not plan.kept:
-        return max(seconds, 0.0)
-    return sum(fit_seconds[name] for name in plan.kept) * (plan.folds + 1)
-
-
 def affordable_members(fit_seconds: Sequence[Tuple[str, float]], seconds: float) -> Tuple[List[str], List[str]]:
     """The members whose refits fit in ``seconds``, in the order given, and those that do not."""
     kept, dropped, total = [], [], 0.0
