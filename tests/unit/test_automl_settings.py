@@ -5,7 +5,7 @@ import pytest
 
 from amlpipe import AutoMLSettings, ConfigError
 from amlpipe.backends.local.candidates import Candidate, cv_splitters, fixed_candidates
-from amlpipe.backends.local.ensemble import pick_final, tied_with_best
+from amlpipe.backends.local.ensemble import MAX_VOTE_TREES, pick_final, servable_members, tied_with_best
 from amlpipe.backends.local.learners import learners_for
 from amlpipe.backends.local.search import choose_validation, parse_trial, worker_count
 from amlpipe.backends.local.threshold import choose_threshold
@@ -131,6 +131,32 @@ def test_final_model_is_the_equal_vote_of_the_tied_candidates():
     final, weights, options, cuts = pick_final(alone, y, settings, [0, 1], None, splitter, lambda stage: None)
     assert (final.name, weights) == ("good", {})
     assert "VotingEnsemble" not in [c.name for c in options]
+
+
+def test_the_vote_keeps_the_best_members_whose_trees_an_endpoint_can_serve():
+    from lightgbm import LGBMClassifier
+    from sklearn.ensemble import RandomForestClassifier
+
+    assert MAX_VOTE_TREES == 600
+    models = {"rf200": RandomForestClassifier(n_estimators=200), "lgbm500": LGBMClassifier(n_estimators=500),
+              "lgbm300": LGBMClassifier(n_estimators=300), "rf100": RandomForestClassifier(n_estimators=100)}
+    ranked = [Candidate(name, model, 0.9, np.empty(0)) for name, model in models.items()]
+    # two classes: a member too large is skipped, smaller ones after it still join (200 + 300 + 100 trees)
+    assert [c.name for c in servable_members(ranked, 2)] == ["rf200", "lgbm300", "rf100"]
+    # four classes: a boosted model runs a tree per class and round; the best is kept whatever its size
+    assert [c.name for c in servable_members(ranked[2:], 4)] == ["lgbm300"]
+
+
+def test_a_vote_too_large_to_serve_leaves_members_out_and_says_so():
+    from sklearn.ensemble import RandomForestClassifier
+
+    y, splitter, candidates = _three_candidates(3)
+    for candidate in candidates:
+        candidate.estimator = RandomForestClassifier(n_estimators=400)
+    settings = AutoMLSettings(enable_stack_ensemble=False)
+    final, weights, options, cuts = pick_final(candidates, y, settings, [0, 1], None, splitter, lambda stage: None)
+    assert final.name == "good" and weights == {}  # "close" is tied with it, but 800 trees are too many to serve
+    assert cuts == ["voting ensemble without close (more than 600 trees to serve)"]
 
 
 def test_threshold_maximises_out_of_fold_accuracy():

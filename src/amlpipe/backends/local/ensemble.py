@@ -35,6 +35,33 @@ def tied_with_best(candidates: Sequence[Candidate], y, folds, primary: str, task
     return [c for c in candidates if sign * (best.score - c.score) <= margin]
 
 
+# An endpoint's time per row is about the trees it runs (ONNX Runtime's profile in benchmarks/RESULTS.md,
+# "Serving"): at this many the worked example's 10,000-row batch keeps 50,000 rows/s on two cores.
+MAX_VOTE_TREES = 600
+
+
+def serving_trees(estimator, n_classes: int) -> int:
+    """The trees a prediction runs: a forest's, or a boosted model's rounds times its classes beyond two."""
+    size = (estimator.get_params() if hasattr(estimator, "get_params") else {}).get("n_estimators") or 0
+    boosted = type(estimator).__name__.startswith(("LGBM", "XGB"))
+    return size * (n_classes if boosted and n_classes > 2 else 1)
+
+
+def servable_members(ranked: Sequence[Candidate], n_classes: int) -> List[Candidate]:
+    """The vote's members, best first, that keep its trees within `MAX_VOTE_TREES` (the best always).
+
+    A member too large is skipped and smaller ones after it may still join. Chosen on the
+    development half of the quality suite, where the bound did not move the mean held-out AUC.
+    """
+    kept, trees = [], 0
+    for candidate in ranked:
+        size = serving_trees(candidate.estimator, n_classes)
+        if not kept or trees + size <= MAX_VOTE_TREES:
+            kept.append(candidate)
+            trees += size
+    return kept
+
+
 def refit_seconds(candidate: Candidate, n_folds: int) -> float:
     """One fit on all rows: a fold's fit on (K-1)/K of them, scaled up."""
     return candidate.fit_seconds * n_folds / max(n_folds - 1, 1)
@@ -47,7 +74,7 @@ def pick_final(candidates, y, settings, classes, w, splitter, on_stage: Callable
 
     The voting ensemble of the candidates tied with the best (the best single model when no
     other is tied with it or voting is off), keeping the members whose refits fit in the time
-    left; the stack ensemble replaces it only by leading it by more than one standard error,
+    left and whose trees an endpoint can serve fast (`servable_members`); the stack ensemble replaces it only by leading it by more than one standard error,
     and is built only when refitting it (each member once per fold and once on all rows) fits.
 
     Returns:
@@ -71,6 +98,11 @@ def pick_final(candidates, y, settings, classes, w, splitter, on_stage: Callable
         if dropped:
             cuts.append(f"voting ensemble without {', '.join(dropped)} (no time to refit them)")
         tied = [c for c in ranked if c.name in names] or ranked[:1]
+        servable = servable_members(tied, len(classes or ()))
+        if len(servable) < len(tied):
+            cuts.append(f"voting ensemble without {', '.join(c.name for c in tied if c not in servable)} "
+                        f"(more than {MAX_VOTE_TREES} trees to serve)")
+        tied = servable
     if settings.enable_voting_ensemble and len(tied) > 1:
         # Equal votes: the single best of the tied models, or weights fitted to their
         # scores, would be chosen on noise (measured in benchmarks/RESULTS.md).
