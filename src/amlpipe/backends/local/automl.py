@@ -85,7 +85,7 @@ class AutoMLResult:
             metrics (accuracy, precision, recall) use, for each row, the threshold chosen on
             the other scoring folds, never the one chosen with that row.
         test_metrics: The same metrics on the test rows, which no stage saw (empty without test data).
-        cuts: What was left out to keep the budget.
+        cuts: What was left out, to keep the budget or a vote small enough to serve fast.
         importance: Permutation importance of each raw column for the final model, on (a sample
             of) the training rows; None when no time was left for it.
     """
@@ -308,7 +308,7 @@ def run_search(
         candidates = [best]
 
     for cut in cuts:
-        logger.warning("to keep the budget: %s", cut)
+        logger.warning("AutoML cut: %s", cut)  # each says why: the budget, or a vote too large to serve
     on_stage(f"refitting {best.name} on all {len(features)} rows")
     model, threshold, row_thresholds = _final_model(best, featurizer, labels, y, w, scoring_splitter)
     fit_params = {"model__sample_weight": w} if w is not None else {}
