@@ -50,8 +50,10 @@ def serving_trees(estimator, n_classes: int) -> int:
 def servable_members(ranked: Sequence[Candidate], n_classes: int) -> List[Candidate]:
     """The vote's members, best first, that keep its trees within `MAX_VOTE_TREES` (the best always).
 
-    A member too large is skipped and smaller ones after it may still join. Chosen on the
-    development half of the quality suite, where the bound did not move the mean held-out AUC.
+    A member too large is skipped and smaller ones after it may still join. The bound comes from
+    the endpoint's target, not from the quality suite; on the suite's development half it did not
+    move the mean AUC (benchmarks/RESULTS.md, round 5). Models without ``n_estimators`` count as
+    no trees (scikit-learn's HistGradientBoosting, which has ``max_iter``, among them).
     """
     kept, trees = [], 0
     for candidate in ranked:
@@ -74,8 +76,9 @@ def pick_final(candidates, y, settings, classes, w, splitter, on_stage: Callable
 
     The voting ensemble of the candidates tied with the best (the best single model when no
     other is tied with it or voting is off), keeping the members whose refits fit in the time
-    left and whose trees an endpoint can serve fast (`servable_members`); the stack ensemble replaces it only by leading it by more than one standard error,
-    and is built only when refitting it (each member once per fold and once on all rows) fits.
+    left and whose trees an endpoint can serve fast (`servable_members`); the stack ensemble
+    replaces it only by leading it by more than one standard error, and is built only when
+    refitting it (each member once per fold and once on all rows) fits.
 
     Returns:
         (final, its ensemble weights, options, cuts).
