@@ -99,6 +99,9 @@ DATASETS: Dict[str, Tuple[str, Callable[[], Dataset]]] = {
     "gen_cat_missing_1000": ("dev", lambda: _generated(1000, 20, categories=6, missing=0.05, seed=1)),
     "gen_4class_3000": ("dev", lambda: _generated(3000, 25, classes=4, categories=4, missing=0.02, seed=2)),
     "heart_failure": ("dev", _heart_failure),
+    # added in round 6: the half had nothing over 3,000 rows, where the confirmation half lost most
+    "gen_imbalanced_12000": ("dev", lambda: _generated(12000, 40, categories=10, missing=0.05,
+                                                       positive_share=0.15, seed=6)),
     # confirmation half
     "wine": ("confirm", lambda: _sklearn("wine")),
     "digits": ("confirm", lambda: _sklearn("digits")),
