@@ -35,6 +35,28 @@ def test_probe_scales_a_fit_to_fewer_rows_than_it_measured_on(seconds_per_tree):
     assert more == pytest.approx(on_all * 4 * math.log(8000) / math.log(2000))
 
 
+def _grow(rows):
+    return rows * math.log(rows)
+
+
+@pytest.mark.parametrize("rows_grow", ["trees", "barely"])
+def test_probe_scales_up_only_the_parts_of_a_fit_that_grow_with_the_rows(monkeypatch, rows_grow):
+    """A forest's trees take longer on more rows; a boosted model's rounds barely do (a fixed part each)."""
+    def timed(estimator, X, y):
+        growth = _grow(len(X)) / _grow(2000)
+        per_tree = 0.001 * (growth if rows_grow == "trees" else 1 + 0.02 * growth)
+        return 0.2 + per_tree * estimator.get_params()["n_estimators"]
+
+    monkeypatch.setattr(budget, "_timed_fit", timed)
+    X, y = _data(20000)
+    forest = RandomForestClassifier(n_estimators=300)
+    for n_fit in (6000, 13000):  # inside the rows timed again (4 x 2000), and beyond them
+        want = timed(forest, X[:n_fit], y[:n_fit])
+        assert budget.probe_fit_seconds(forest, X, y, n_fit, 0) == pytest.approx(want)
+    if rows_grow == "barely":  # scaling the whole fit by n log n would have said more than four times as much
+        assert timed(forest, X[:2000], y[:2000]) * _grow(13000) / _grow(2000) > 4 * want
+
+
 def test_probe_times_an_estimator_without_trees_once(seconds_per_tree):
     X, y = _data(500)
     assert budget.probe_fit_seconds(LogisticRegression(), X, y, 500, 0) == pytest.approx(0.1)

@@ -273,8 +273,10 @@ def run_search(
         for name in plan.kept + plan.later:
             # Room kept for refitting the slowest candidate scored so far (the final model may be it).
             refit = max((refit_seconds(c, plan.folds) for c in candidates), default=0.0)
-            if name in plan.later and costs[name] * (plan.folds + 1) + refit > budget.left() - reserve:
-                left_out.append(name)  # the plan's estimate still says no, now from the time measured
+            if name in plan.later and costs[name] + refit > budget.left() - reserve:
+                # Not even one fold fits. Otherwise it is tried: the estimates carry a safety margin,
+                # and after each fold out_of_fold gives it up when the time measured says the rest won't fit.
+                left_out.append(name)
                 continue
             estimator = pool[name]
             if name in plan.sizes:
