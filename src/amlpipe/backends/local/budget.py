@@ -62,12 +62,13 @@ def probe_fit_seconds(estimator, X: np.ndarray, y: np.ndarray, n_fit: int, seed:
     if len(np.unique(ys)) < len(np.unique(y)) and len(np.unique(y)) < len(y) // 2:  # a class missed: all rows
         Xs, ys, rows = X, y, len(X)
     size = _size(estimator) or 0
-    parts = _fit_and_unit_seconds(estimator, Xs, ys)
-    if n_fit > rows:
-        more = min(n_fit, len(X), GROWTH_ROWS * rows)
-        parts = _grown(parts, _fit_and_unit_seconds(estimator, X[order[:more]], y[order[:more]]), rows, more, n_fit)
-        return parts[0] + parts[1] * size
-    return (parts[0] + parts[1] * size) * _grow(n_fit) / _grow(rows)
+    fixed, per_unit = _fit_and_unit_seconds(estimator, Xs, ys)
+    more = min(n_fit, len(X), GROWTH_ROWS * rows)
+    if more > rows:
+        on_more = _fit_and_unit_seconds(estimator, X[order[:more]], y[order[:more]])
+        fixed, per_unit = _grown((fixed, per_unit), on_more, rows, more, n_fit)
+        return fixed + per_unit * size
+    return (fixed + per_unit * size) * _grow(n_fit) / _grow(rows)
 
 
 def _fit_and_unit_seconds(estimator, X, y) -> Tuple[float, float]:
@@ -87,11 +88,9 @@ def _grown(on_rows, on_more, rows: int, more: int, n_fit: int) -> Tuple[float, f
     A part is a constant plus a term growing as ``n log n``, fitted through the two times (a
     part that took less time on more rows, timing noise, is taken as constant). A forest's
     trees grow with the rows; LightGBM's rounds mostly do not, and scaling its whole fit by
-    ``n log n`` overestimated it three to eight times on 9,000 to 20,000 rows, which left it out
+    ``n log n`` overestimated it four to six times on 9,000 and 12,000 rows, which left it out
     of the scoring (benchmarks/RESULTS.md, round 6).
     """
-    if more <= rows:  # nothing more to time on: the whole fit scaled
-        return tuple(part * _grow(n_fit) / _grow(rows) for part in on_rows)
     slopes = [max(large - small, 0.0) / (_grow(more) - _grow(rows)) for small, large in zip(on_rows, on_more)]
     return tuple(large + slope * (_grow(n_fit) - _grow(more)) for large, slope in zip(on_more, slopes))
 
