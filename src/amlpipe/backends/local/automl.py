@@ -53,9 +53,9 @@ from ... import explain, metrics
 from ...data import feature_schema
 from ...errors import DataError
 from ...settings import AutoMLSettings
-from .budget import Budget, plan_scoring, probe_fit_seconds, search_seconds, trial_fit_seconds
-from .candidates import Candidate, cv_splitters, fixed_candidates, out_of_fold, score, with_forest_size
-from .ensemble import pick_final, refit_seconds
+from .budget import SAFETY, Budget, plan_scoring, probe_fit_seconds, search_seconds, trial_fit_seconds
+from .candidates import Candidate, cv_splitters, fixed_candidates, score_candidates, with_forest_size
+from .ensemble import pick_final
 from .featurize import build_featurizer
 from .learners import algorithm_name, learners_for
 from .search import Trial, choose_validation, native_estimator, read_trial_log, run_flaml
@@ -65,7 +65,6 @@ __all__ = ["AutoMLResult", "LabelCodes", "run_search"]
 
 logger = logging.getLogger(__name__)
 
-SAFETY = 1.5  # estimated fit times are multiplied by this
 RESERVE_SHARE = 0.05  # of the budget, kept for the test scores, the feature importance and writing the outputs
 
 
@@ -268,29 +267,18 @@ def run_search(
         if plan.folds != folds:
             scoring_splitter = cv_splitters(task, plan.folds, seed)[1]
         scoring_folds = list(scoring_splitter.split(np.zeros(len(y)), y))
-        on_stage(f"scoring {len(plan.kept)} candidates out of fold ({plan.folds} folds)")
-        left_out = []
+        short = "; time is short: each after the first is scored on one fold, the best of them on the rest"
+        on_stage(f"scoring {len(plan.kept + plan.later)} candidates out of fold ({plan.folds} folds"
+                 f"{short if plan.later else ''})")
+        pipelines = {}
         for name in plan.kept + plan.later:
-            # Room kept for refitting the slowest candidate scored so far (the final model may be it).
-            refit = max((refit_seconds(c, plan.folds) for c in candidates), default=0.0)
-            if name in plan.later and costs[name] + refit > budget.left() - reserve:
-                # Not even one fold fits. Otherwise it is tried: the estimates carry a safety margin,
-                # and after each fold out_of_fold gives it up when the time measured says the rest won't fit.
-                left_out.append(name)
-                continue
             estimator = pool[name]
             if name in plan.sizes:
                 estimator = clone(estimator).set_params(n_estimators=plan.sizes[name])
-            pipeline = Pipeline([("featurize", clone(featurizer)), ("model", clone(estimator))])
-            deadline = budget.deadline - reserve - max(costs[name], refit)  # room for a refit
-            oof, per_fold = out_of_fold(pipeline, features, y, scoring_folds, task, len(codes or ()), w, deadline)
-            if oof is None:
-                cuts.append(f"{name} given up while scored out of fold ({per_fold:.1f} s a fold)")
-                continue
-            candidates.append(Candidate(name, estimator, score(primary, task, y, oof, codes, w), oof,
-                                        fit_seconds=per_fold))
-        if left_out:
-            cuts.append(f"left out {', '.join(left_out)}")
+            pipelines[name] = Pipeline([("featurize", clone(featurizer)), ("model", clone(estimator))])
+        candidates, more_cuts = score_candidates(pipelines, costs, plan.later, features, y, scoring_folds, task,
+                                                 codes, w, primary, budget.deadline - reserve)
+        cuts.extend(more_cuts)
         if candidates:
             best, weights, candidates, more_cuts = pick_final(
                 candidates, y, settings, codes, w, scoring_splitter, on_stage, lambda: budget.left() - reserve)

@@ -22,6 +22,7 @@ from sklearn.base import clone
 
 logger = logging.getLogger(__name__)
 
+SAFETY = 1.5  # estimated fit times are multiplied by this (the timing noise of a busy machine)
 MIN_SEARCH_SHARE = 0.3  # the search keeps at least this share of the budget
 MAX_SEARCH_SHARE = 0.85  # and leaves at least this share for what follows
 MIN_SEARCH_SECONDS = 1.0  # even when the budget is spent before the search starts

@@ -16,7 +16,7 @@ import numpy as np
 
 from ... import metrics
 from .budget import affordable_members
-from .candidates import Candidate, fold_scores, score
+from .candidates import Candidate, fold_scores, refit_seconds, score
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +62,6 @@ def servable_members(ranked: Sequence[Candidate], n_classes: int) -> List[Candid
             kept.append(candidate)
             trees += size
     return kept
-
-
-def refit_seconds(candidate: Candidate, n_folds: int) -> float:
-    """One fit on all rows: a fold's fit on (K-1)/K of them, scaled up."""
-    return candidate.fit_seconds * n_folds / max(n_folds - 1, 1)
 
 
 def pick_final(candidates, y, settings, classes, w, splitter, on_stage: Callable[[str], None],
