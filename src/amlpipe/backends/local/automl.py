@@ -5,7 +5,8 @@ A run has four stages, each in its own module:
 1. `search`: FLAML tries configurations of the allowed learners (`learners`) on the search's
    folds or holdout, within the share of the budget the later stages leave it (`budget`);
 2. `candidates`: the best configuration of each learner and a few fixed configurations are
-   scored out of fold, on other folds than the search's;
+   scored out of fold, on other folds than the search's (when time is short, each on one fold
+   first, and the best of those on the rest);
 3. `ensemble`: the final model is a voting ensemble of the candidates tied with the best, a
    stack ensemble that clearly beats it, or the best single model;
 4. the final model is refitted on all rows; for two classes its decision threshold is
