@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.dummy import DummyClassifier
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
@@ -78,3 +78,19 @@ def test_a_later_candidate_whose_folds_do_not_fit_is_left_out_and_named(data):
                               costs={"logistic": 0.01, "forest": 100.0})
     assert [c.name for c in candidates] == ["logistic"]
     assert cuts == ["left out forest"]
+
+
+def test_for_a_metric_where_less_is_better_the_screen_gives_up_the_larger_error():
+    from sklearn.datasets import make_friedman1
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import LinearRegression
+
+    X, y = make_friedman1(n_samples=400, noise=1.0, random_state=0)  # a forest does about as well as a line
+    folds = list(cv_splitters("regression", 5, 0)[1].split(X, y))
+    pipelines = _pipelines(linear=LinearRegression(), mean=DummyRegressor(), forest=RandomForestRegressor(
+        n_estimators=30, random_state=0))
+    candidates, cuts = score_candidates(pipelines, {name: 0.01 for name in pipelines}, ["forest"],
+                                        pd.DataFrame(X), y, folds, "regression", None, None,
+                                        "normalized_root_mean_squared_error", time.monotonic() + 600)
+    assert [c.name for c in candidates] == ["linear", "forest"]
+    assert [cut.split(" (")[0] for cut in cuts] == ["mean given up after one fold"]

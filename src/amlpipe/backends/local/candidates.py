@@ -218,9 +218,8 @@ def score_candidates(pipelines: Dict[str, object], costs: Dict[str, float], late
             continue
         started = time.monotonic()
         out, _ = out_of_fold(pipelines[name], X, y, folds[:1], task, n_classes, weight)
-        test = folds[0][1]
-        screened.append(_Screened(name, pipelines[name], out, time.monotonic() - started,
-                                  score(primary, task, y[test], out[test], classes, _part(weight, test))))
+        first = fold_scores(out, y, folds[:1], primary, task, classes, weight)[0]
+        screened.append(_Screened(name, pipelines[name], out, time.monotonic() - started, first))
     if screened:
         leader = max(candidates, key=lambda c: sign * c.score)
         per_fold = fold_scores(leader.oof, y, folds, primary, task, classes, weight)
@@ -239,10 +238,6 @@ def score_candidates(pipelines: Dict[str, object], costs: Dict[str, float], late
     if left_out:
         cuts.append(f"left out {', '.join(left_out)}")
     return candidates, cuts
-
-
-def _part(weight: Optional[np.ndarray], rows: np.ndarray) -> Optional[np.ndarray]:
-    return None if weight is None else weight[rows]
 
 
 def score(primary: str, task: str, y, prediction, classes, weight) -> float:
