@@ -7,7 +7,7 @@ from amlpipe import AutoMLSettings, ConfigError
 from amlpipe.backends.local.candidates import Candidate, cv_splitters, fixed_candidates
 from amlpipe.backends.local.ensemble import MAX_VOTE_TREES, pick_final, servable_members, tied_with_best
 from amlpipe.backends.local.learners import learners_for
-from amlpipe.backends.local.search import choose_validation, parse_trial, worker_count
+from amlpipe.backends.local.search import choose_validation, fit_threads, parse_trial, run_flaml, worker_count
 from amlpipe.backends.local.threshold import choose_threshold
 
 
@@ -73,6 +73,34 @@ def test_workers_bounded_by_compute_and_cpus(monkeypatch):
     assert worker_count(AutoMLSettings(max_concurrent_iterations=3), 3) == 2
     assert worker_count(AutoMLSettings(max_concurrent_iterations=3), 1) == 1
     assert worker_count(AutoMLSettings(max_concurrent_iterations=1), 3) == 1
+
+
+def test_boosted_learners_fit_on_one_thread_below_the_size_that_pays_for_passive_waiting(monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # what `import amlpipe` sets unless the user chose
+    assert fit_threads("lgbm", 2, 8000 * 90) == 1
+    assert fit_threads("xgb_limitdepth", 2, 2000 * 25) == 1
+    assert fit_threads("xgb_limitdepth", 2, 8000 * 90) == 2
+    assert fit_threads("rf", 2, 8000 * 90) == 2  # scikit-learn's forests use joblib's threads, not OpenMP's
+    assert fit_threads("lgbm", 2, 100_000 * 100) == 2
+    fixed = fixed_candidates(AutoMLSettings(), learners_for(AutoMLSettings()), workers=2, cells=299 * 12)
+    assert {name: est.n_jobs for name, est in fixed.items()} == {
+        "RandomForestMinLeaf5": 2, "ExtremeRandomTreesMinLeaf5": 2, "LightGBMSlow": 1, "LightGBMStumps": 1,
+        "LightGBMMedium": 1}
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's choice: spinning threads wake at once
+    assert fit_threads("lgbm", 2, 299 * 12) == 2
+
+
+def test_the_search_fits_boosted_learners_on_the_threads_chosen(monkeypatch, tmp_path):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    settings = AutoMLSettings(iterations=6)
+    automl = run_flaml(X, y, settings, ["lgbm", "rf", "xgb_limitdepth"], 30, 2, tmp_path / "trials.jsonl", [0, 1],
+                       split_ratio=0.2, cells=200 * 5)
+    assert automl.best_model_for_estimator("lgbm").params["n_jobs"] == 1
+    assert automl.best_model_for_estimator("xgb_limitdepth").params["n_jobs"] == 1
+    assert automl.best_model_for_estimator("rf").params["n_jobs"] == 2
 
 
 def _three_candidates(seed):

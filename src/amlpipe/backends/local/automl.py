@@ -18,9 +18,10 @@ Every `AutoMLSettings` field has a meaning here:
 - ``experiment_timeout_minutes``: the whole run, as on Azure; the search gets what the
   measured cost of the later stages leaves, and those stages do less when time is short
   (see `budget`);
-- ``max_concurrent_iterations``: worker processes for each trial, bounded by the compute's
+- ``max_concurrent_iterations``: threads for each trial, bounded by the compute's
   ``max_nodes`` and the CPUs (FLAML runs concurrent trials only on Ray or Spark, which a
-  one-machine backend does not bring in);
+  one-machine backend does not bring in); LightGBM and XGBoost take one thread on small data
+  (`search.fit_threads`);
 - ``enable_early_stopping``: FLAML's ``early_stop``, which ends the search once it converges;
 - ``n_cross_validations`` / ``validation_size`` / validation data / neither: K-fold CV,
   a holdout share, a given holdout, or Azure's rule by row count;
@@ -59,7 +60,7 @@ from .candidates import Candidate, cv_splitters, fixed_candidates, score_candida
 from .ensemble import pick_final
 from .featurize import build_featurizer
 from .learners import algorithm_name, learners_for
-from .search import Trial, choose_validation, native_estimator, read_trial_log, run_flaml
+from .search import Trial, choose_validation, fit_threads, native_estimator, read_trial_log, run_flaml
 from .threshold import choose_threshold, cross_fitted_thresholds
 
 __all__ = ["AutoMLResult", "LabelCodes", "run_search"]
@@ -202,13 +203,14 @@ def run_search(
 
     featurize_seconds = time.monotonic() - started  # paid again by every fit of a candidate's pipeline
     n_fit = len(features) * (folds - 1) // folds if folds else len(features)
+    cells = n_fit * Xf.shape[1]  # of one fit, which sets the boosted learners' threads (`fit_threads`)
 
     def fit_seconds(estimator, rows: int) -> float:
         """A pipeline fit on ``rows`` rows, with a margin for the timing noise of a busy machine."""
         model = probe_fit_seconds(estimator, Xf, y, rows, seed)
         return SAFETY * (model + featurize_seconds * rows / len(features))
 
-    fixed = fixed_candidates(settings, learners, workers) if method == "cv" else {}
+    fixed = fixed_candidates(settings, learners, workers, cells) if method == "cv" else {}
     fixed_costs = {name: fit_seconds(est, n_fit) for name, est in fixed.items()}
     forest_cost = fit_seconds(_default_forest(task, workers, seed), len(features))
     if method == "cv":
@@ -231,7 +233,7 @@ def run_search(
         fit_args["split_ratio"] = holdout_share
     on_stage(f"searching {', '.join(learners)} for {seconds:.0f} s "
              f"({method}{f', {folds} folds' if folds else ''}, {workers} workers)")
-    automl = run_flaml(Xf, y, settings, learners, seconds, workers, log_file, codes, weight=w, **fit_args)
+    automl = run_flaml(Xf, y, settings, learners, seconds, workers, log_file, codes, weight=w, cells=cells, **fit_args)
     trials = read_trial_log(log_file, primary)
 
     sign = 1 if metrics.GREATER_IS_BETTER[primary] else -1
@@ -241,7 +243,7 @@ def run_search(
             best_trial[trial.learner] = trial
     best_score = {lrn: t.score for lrn, t in best_trial.items()}
     tried = sorted(best_score, key=lambda lrn: -sign * best_score[lrn])
-    natives = {algorithm_name(lrn): with_forest_size(native_estimator(automl, lrn, workers, seed), lrn) for lrn in tried}
+    natives = {algorithm_name(lrn): with_forest_size(native_estimator(automl, lrn, workers, seed, cells), lrn) for lrn in tried}
     searched_costs = {
         algorithm_name(lrn): SAFETY * trial_fit_seconds(
             t.duration_seconds, folds, t.sample_size, t.config.get("n_estimators"), n_fit,
@@ -292,7 +294,7 @@ def run_search(
         candidates = [best]
     elif not candidates:
         # Not one trial finished (big data, a short budget): a model with the library's defaults, unscored.
-        name, default = _default_model(task, learners, workers, seed)
+        name, default = _default_model(task, learners, workers, seed, cells)
         cuts.append(f"no search trial finished in the budget: {name} with default settings, not validated")
         estimator = _affordable(default, fit_seconds(default, len(features)), budget.left() - reserve, cuts)
         best = Candidate(name, estimator, float("nan"), np.empty(0))
@@ -348,7 +350,7 @@ def _default_forest(task: str, workers: int, seed: int):
     return cls(n_estimators=FOREST_TREES, n_jobs=workers, random_state=seed)
 
 
-def _default_model(task: str, learners: List[str], workers: int, seed: int):
+def _default_model(task: str, learners: List[str], workers: int, seed: int, cells: int):
     """LightGBM with its defaults, or a 100-tree random forest when LightGBM is not allowed.
 
     Raises:
@@ -360,7 +362,7 @@ def _default_model(task: str, learners: List[str], workers: int, seed: int):
     classification = task == "classification"
     if "lgbm" in learners:
         cls = LGBMClassifier if classification else LGBMRegressor
-        return "LightGBM", cls(n_jobs=workers, random_state=seed, verbose=-1)
+        return "LightGBM", cls(n_jobs=fit_threads("lgbm", workers, cells), random_state=seed, verbose=-1)
     if "rf" in learners:
         cls = RandomForestClassifier if classification else RandomForestRegressor
         return "RandomForest", cls(n_estimators=100, n_jobs=workers, random_state=seed)

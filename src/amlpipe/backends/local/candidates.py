@@ -21,6 +21,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from ... import metrics
 from ...settings import AutoMLSettings
 from .budget import SAFETY
+from .search import fit_threads
 
 # Bagged forests only lose variance with more trees; the search, short of time on small
 # data, settles on a few dozen. Forest candidates use at least this many when time allows.
@@ -43,8 +44,10 @@ class Candidate:
     fit_seconds: float = 0.0
 
 
-def fixed_candidates(settings: AutoMLSettings, learners: Sequence[str], workers: int) -> Dict[str, object]:
+def fixed_candidates(settings: AutoMLSettings, learners: Sequence[str], workers: int, cells: int = 0) -> Dict[str, object]:
     """Configurations that do well on small tabular data, scored beside the searched ones.
+
+    ``cells`` (a fit's rows x featurized columns) sets the boosted ones' threads (`search.fit_threads`).
 
     They are not tuned on the data being trained: they were chosen once, by hand, on the
     outer folds of the heart-failure benchmark (`benchmarks/RESULTS.md` says which figures
@@ -79,12 +82,13 @@ def fixed_candidates(settings: AutoMLSettings, learners: Sequence[str], workers:
         chosen["ExtremeRandomTreesMinLeaf5"] = cls(max_features=1.0, **forest)
     if "lgbm" in learners:
         cls = LGBMClassifier if classification else LGBMRegressor
+        threads = fit_threads("lgbm", workers, cells)
         slow = dict(learning_rate=0.01, min_child_samples=10, subsample=0.7, subsample_freq=1, colsample_bytree=0.7,
-                    n_jobs=workers, random_state=settings.seed, verbose=-1)
+                    n_jobs=threads, random_state=settings.seed, verbose=-1)
         chosen["LightGBMSlow"] = cls(n_estimators=400, num_leaves=4, **slow)
         chosen["LightGBMStumps"] = cls(n_estimators=800, num_leaves=2, **slow)
         chosen["LightGBMMedium"] = cls(n_estimators=300, num_leaves=15, learning_rate=0.05, min_child_samples=10,
-                                       subsample=0.8, subsample_freq=1, colsample_bytree=0.8, n_jobs=workers,
+                                       subsample=0.8, subsample_freq=1, colsample_bytree=0.8, n_jobs=threads,
                                        random_state=settings.seed, verbose=-1)
     return chosen
 

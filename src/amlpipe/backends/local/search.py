@@ -56,8 +56,36 @@ def choose_validation(settings: AutoMLSettings, n_rows: int, has_validation_data
 
 
 def worker_count(settings: AutoMLSettings, max_nodes: int) -> int:
-    """Processes per trial: max_concurrent_iterations bounded by the compute and the CPUs."""
+    """Threads (n_jobs) per trial: max_concurrent_iterations bounded by the compute and the CPUs."""
     return max(1, min(settings.max_concurrent_iterations, max_nodes, os.cpu_count() or 1))
+
+
+# Learners whose threads are OpenMP's, and the cells (rows x featurized columns) of a fit above which
+# a second thread pays for itself. amlpipe makes OpenMP wait passively (see `amlpipe/__init__`), so
+# that idle threads leave the CPUs to the next fit; then every parallel step of a boosting round
+# wakes a sleeping thread. `benchmarks/threads.py` (2 CPUs, 300 rounds, passive; RESULTS.md,
+# "Threads of the boosted learners"): LightGBM on 300 x 12 took 0.06 s on one thread and 0.90 s
+# on two, on 20,000 x 50 1.47 against 2.31, on 50,000 x 90 4.88 against 3.90; XGBoost on
+# 2,000 x 25 0.10 against 0.36, on 8,000 x 90 2.96 against 2.72. The bounds lie between those sizes.
+THREADED_CELLS = {"lgbm": 2_000_000, "xgboost": 200_000, "xgb_limitdepth": 200_000}
+
+
+def fit_threads(learner: str, workers: int, cells: int) -> int:
+    """Threads for one fit of ``learner`` on ``cells`` (rows x featurized columns): ``workers``, or
+    one for a boosted learner on data too small to pay for waking OpenMP's passive threads."""
+    passive = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+    if learner in THREADED_CELLS and passive and cells <= THREADED_CELLS[learner]:
+        return 1
+    return workers
+
+
+def _with_threads(estimator_class, threads: int):
+    """A FLAML estimator class whose fits use ``threads`` threads, whatever FLAML's ``n_jobs``."""
+
+    def __init__(self, task="binary", **config):
+        estimator_class.__init__(self, task, **{**config, "n_jobs": threads})
+
+    return type(estimator_class.__name__, (estimator_class,), {"__init__": __init__})
 
 
 def flaml_metric(primary: str, task: str, classes):
@@ -78,13 +106,16 @@ def flaml_metric(primary: str, task: str, classes):
 
 
 def run_flaml(X: np.ndarray, y: np.ndarray, settings: AutoMLSettings, learners: List[str], seconds: float,
-              workers: int, log_file: Path, classes, weight=None, splitter=None, holdout=None, split_ratio=0.0):
+              workers: int, log_file: Path, classes, weight=None, splitter=None, holdout=None, split_ratio=0.0,
+              cells: int = 0):
     """FLAML's search on featurized data for ``seconds``; returns the fitted `flaml.AutoML`.
 
     With ``iterations`` set, learners take turns (``roundrobin``) instead of being picked by
     their measured trial times, so that a run with the same seed tries the same configurations.
+    Each trial of a learner uses `fit_threads` threads for ``cells`` (a fit's rows x columns).
     """
     from flaml import AutoML
+    from flaml.automl.model import LGBMEstimator, XGBoostLimitDepthEstimator, XGBoostSklearnEstimator
 
     fit_args = dict(
         task=settings.task,
@@ -112,6 +143,11 @@ def run_flaml(X: np.ndarray, y: np.ndarray, settings: AutoMLSettings, learners: 
     if weight is not None:
         fit_args["sample_weight"] = weight
     automl = AutoML()
+    flaml_classes = {"lgbm": LGBMEstimator, "xgboost": XGBoostSklearnEstimator, "xgb_limitdepth": XGBoostLimitDepthEstimator}
+    for learner in learners:
+        threads = fit_threads(learner, workers, cells)
+        if threads != workers:
+            automl.add_learner(learner, _with_threads(flaml_classes[learner], threads))
     with warnings.catch_warnings():
         # FLAML's trials call scikit-learn's delayed() from its own threads; the warning is about that, not the data.
         warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*", category=UserWarning)
@@ -119,17 +155,18 @@ def run_flaml(X: np.ndarray, y: np.ndarray, settings: AutoMLSettings, learners: 
     return automl
 
 
-def native_estimator(automl, learner: str, workers: int, seed: int):
+def native_estimator(automl, learner: str, workers: int, seed: int, cells: int = 0):
     """The best configuration of ``learner`` as a plain, unfitted scikit-learn-style estimator.
 
     The saved pipeline holds only scikit-learn, LightGBM or XGBoost objects, so serving
-    needs no FLAML; the random seed is the run's, so refits repeat.
+    needs no FLAML; the random seed is the run's, so refits repeat; its threads are
+    `fit_threads` for ``cells`` (a fit's rows x columns).
     """
     wrapper = automl.best_model_for_estimator(learner)
     params = dict(wrapper.params)
     for key in ("n_jobs", "nthread"):
         if key in params:
-            params[key] = workers
+            params[key] = fit_threads(learner, workers, cells)
     estimator = wrapper.estimator_class(**params)
     if "random_state" in estimator.get_params() and params.get("random_state") is None:
         estimator.set_params(random_state=seed)
