@@ -254,9 +254,12 @@ def run_search(
     # A searched forest raised to FOREST_TREES trees is timed as the fixed candidates are: scaling its
     # trial (often a few trees) by the tree count scales each fit's fixed cost with it (on 299 rows,
     # six times the measured fit, which cut the scoring folds from 10 to 3).
-    probed = {algorithm_name(lrn): fit_seconds(natives[algorithm_name(lrn)], n_fit) for lrn, t in best_trial.items()
-              if method == "cv" and natives[algorithm_name(lrn)].get_params().get("n_estimators", 0) >
-              (t.config.get("n_estimators") or 0) and lrn in ("rf", "extra_tree")}
+    probed: Dict[str, float] = {}
+    for lrn, trial in best_trial.items():
+        name = algorithm_name(lrn)
+        raised = natives[name].get_params().get("n_estimators", 0) > (trial.config.get("n_estimators") or 0)
+        if method == "cv" and lrn in ("rf", "extra_tree") and raised:
+            probed[name] = fit_seconds(natives[name], n_fit)
 
     def native_fit_seconds(name: str, rows: int) -> float:
         """From the search's own timing of the configuration (no probe: probing every learner again
