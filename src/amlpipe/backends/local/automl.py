@@ -56,7 +56,8 @@ from ...data import feature_schema
 from ...errors import DataError
 from ...settings import AutoMLSettings
 from .budget import SAFETY, Budget, plan_scoring, probe_fit_seconds, search_seconds, trial_fit_seconds
-from .candidates import Candidate, cv_splitters, fixed_candidates, score_candidates, with_forest_size
+from .candidates import (FOREST_LEARNERS, Candidate, cv_splitters, fixed_candidates, score_candidates,
+                         with_forest_size)
 from .ensemble import pick_final
 from .featurize import build_featurizer
 from .learners import algorithm_name, learners_for
@@ -255,10 +256,9 @@ def run_search(
     # trial (often a few trees) by the tree count scales each fit's fixed cost with it (on 299 rows,
     # six times the measured fit, which cut the scoring folds from 10 to 3).
     probed: Dict[str, float] = {}
-    for lrn, trial in best_trial.items():
+    for lrn, trial in best_trial.items() if method == "cv" else ():
         name = algorithm_name(lrn)
-        raised = natives[name].get_params().get("n_estimators", 0) > (trial.config.get("n_estimators") or 0)
-        if method == "cv" and lrn in ("rf", "extra_tree") and raised:
+        if lrn in FOREST_LEARNERS and natives[name].get_params()["n_estimators"] > (trial.config.get("n_estimators") or 0):
             probed[name] = fit_seconds(natives[name], n_fit)
 
     def native_fit_seconds(name: str, rows: int) -> float:

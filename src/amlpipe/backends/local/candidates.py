@@ -26,6 +26,7 @@ from .search import fit_threads
 # Bagged forests only lose variance with more trees; the search, short of time on small
 # data, settles on a few dozen. Forest candidates use at least this many when time allows.
 FOREST_TREES = 200
+FOREST_LEARNERS = ("rf", "extra_tree")
 
 
 @dataclass
@@ -95,7 +96,7 @@ def fixed_candidates(settings: AutoMLSettings, learners: Sequence[str], workers:
 
 def with_forest_size(estimator, learner: Optional[str]):
     """A searched forest with at least `FOREST_TREES` trees (other estimators unchanged)."""
-    if learner in ("rf", "extra_tree"):
+    if learner in FOREST_LEARNERS:
         estimator.set_params(n_estimators=max(estimator.get_params()["n_estimators"], FOREST_TREES))
     return estimator
 

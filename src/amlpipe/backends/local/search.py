@@ -115,7 +115,7 @@ def run_flaml(X: np.ndarray, y: np.ndarray, settings: AutoMLSettings, learners: 
     Each trial of a learner uses `fit_threads` threads for ``cells`` (a fit's rows x columns).
     """
     from flaml import AutoML
-    from flaml.automl.model import LGBMEstimator, XGBoostLimitDepthEstimator, XGBoostSklearnEstimator
+    from flaml.automl.task.factory import task_factory
 
     fit_args = dict(
         task=settings.task,
@@ -143,11 +143,10 @@ def run_flaml(X: np.ndarray, y: np.ndarray, settings: AutoMLSettings, learners: 
     if weight is not None:
         fit_args["sample_weight"] = weight
     automl = AutoML()
-    flaml_classes = {"lgbm": LGBMEstimator, "xgboost": XGBoostSklearnEstimator, "xgb_limitdepth": XGBoostLimitDepthEstimator}
     for learner in learners:
         threads = fit_threads(learner, workers, cells)
-        if threads != workers:
-            automl.add_learner(learner, _with_threads(flaml_classes[learner], threads))
+        if threads != workers:  # FLAML's own class for the learner, under the same name
+            automl.add_learner(learner, _with_threads(task_factory(settings.task).estimator_class_from_str(learner), threads))
     with warnings.catch_warnings():
         # FLAML's trials call scikit-learn's delayed() from its own threads; the warning is about that, not the data.
         warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*", category=UserWarning)
